@@ -1,0 +1,3 @@
+from lulc_core.cli import main
+
+main()

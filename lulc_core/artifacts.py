@@ -1,0 +1,270 @@
+"""Model folders under ``artifacts/models/<name>/``: atomic writes, model cards, listing, loading.
+
+A model folder is self-describing::
+
+    model.safetensors   weights (fp16 by default); never a pickle
+    card.json           ModelCard: everything needed to rebuild and use the model
+    history.csv         one row per epoch
+    confusion.csv       confusion matrix (rows = truth, columns = prediction), plus extras
+
+Everything is written to a temporary sibling first and renamed into place, so a crash never
+leaves a half-written model and the previous model stays usable until the new one is complete.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from lulc_core import __version__
+from lulc_core.config import models_dir, safe_name
+from lulc_core.errors import DataNotFoundError, InvalidDataError, ModelMismatchError
+
+CARD_FILE = "card.json"
+WEIGHTS_FILE = "model.safetensors"
+HISTORY_FILE = "history.csv"
+CONFUSION_FILE = "confusion.csv"
+
+
+class ClassInfo(BaseModel):
+    """One output class of a model: ``index`` in the output, display ``name``, optional
+    Urban Atlas ``code`` and ``color`` (#rrggbb)."""
+
+    model_config = ConfigDict(extra="forbid")
+    index: int
+    name: str
+    code: int | None = None
+    color: str | None = None
+
+
+class ModelCard(BaseModel):
+    """What a model is, how it was made and how well it does. Saved as ``card.json``."""
+
+    model_config = ConfigDict(extra="forbid", protected_namespaces=())
+
+    name: str
+    task: Literal["classification", "segmentation"]
+    architecture: str = Field(description="registry name, e.g. 'efficientnet_lite0' or 'unet'")
+    encoder: str | None = Field(None, description="encoder name for segmentation models")
+    encoder_weights: str | None = Field(None, description="initialisation: none/imagenet/eurosat/...")
+    bands: list[str] = Field(description="input bands in channel order, e.g. ['B04','B03','B02']")
+    classes: list[ClassInfo]
+    normalization: dict[str, list[float]] = Field(description="{'mean': [...], 'std': [...]}")
+    input_size: int = Field(description="side in pixels the network sees (after any resize)")
+    patch_size: int = Field(64, description="side in pixels of the source patches")
+    city: str | None = None
+    train_config: dict[str, Any] = Field(default_factory=dict)
+    split: dict[str, Any] = Field(default_factory=dict, description="how train/test were split")
+    data: dict[str, Any] = Field(
+        default_factory=dict, description="provenance: source, fingerprint, synthetic flag"
+    )
+    metrics: dict[str, Any] = Field(default_factory=dict)
+    training_seconds: float | None = None
+    device: str | None = None
+    code_version: str = __version__
+    created: str = Field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    weights_sha256: str | None = None
+    weights_dtype: str = "float16"
+
+    @property
+    def synthetic(self) -> bool:
+        """True when the model was trained on synthetic demo data."""
+        return bool(self.data.get("synthetic", False))
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.classes)
+
+
+def sha256_file(path: Path) -> str:
+    """Hex SHA-256 of a file, read in 1 MB blocks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file in the same folder and a rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Text version of :func:`atomic_write_bytes` (UTF-8)."""
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_write_json(path: Path, obj: Any) -> None:
+    """Write JSON atomically, indented, keys in insertion order."""
+    atomic_write_text(path, json.dumps(obj, indent=2, default=str) + "\n")
+
+
+@contextmanager
+def atomic_path(path: Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; on success rename it onto ``path``.
+
+    For writers that want a file name (rasterio, geopandas, safetensors): they write the
+    temporary path, and only a complete file ever appears under the final name.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp{path.suffix}")
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink() if tmp.is_file() else shutil.rmtree(tmp, ignore_errors=True)
+
+
+@contextmanager
+def atomic_dir(final: Path) -> Iterator[Path]:
+    """Yield an empty temporary folder beside ``final``; on success swap it into place.
+
+    The previous folder (if any) stays complete until the new one is; on error the temporary
+    folder is removed and ``final`` is untouched.
+    """
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".{final.name}.", suffix=".tmp"))
+    try:
+        yield tmp
+        old = final.with_name(f".{final.name}.{os.getpid()}.old")
+        if final.exists():
+            os.replace(final, old)
+        os.replace(tmp, final)
+        shutil.rmtree(old, ignore_errors=True)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def model_dir(name: str) -> Path:
+    """``<artifacts>/models/<name>`` for a user-given model name (checked to be a safe name)."""
+    return models_dir() / safe_name(name, "model name")
+
+
+def save_model(
+    folder: Path,
+    state_dict: dict[str, Any],
+    card: ModelCard,
+    extra_files: dict[str, str | bytes] | None = None,
+    dtype: str = "float16",
+) -> ModelCard:
+    """Write a complete model folder atomically.
+
+    Args:
+        folder: final folder, e.g. ``model_dir("efficientnet_lite0")``.
+        state_dict: tensors of the model; floating tensors are cast to ``dtype``.
+        card: the model card; ``weights_sha256`` and ``weights_dtype`` are filled in here.
+        extra_files: more files to put in the folder (``history.csv``, ``split.json``, ...).
+        dtype: ``"float16"`` (default, half the size) or ``"float32"``.
+
+    Returns:
+        The card as written.
+    """
+    import torch
+    from safetensors.torch import save_file
+
+    torch_dtype = {"float16": torch.float16, "float32": torch.float32}[dtype]
+    tensors = {
+        k: (v.detach().to("cpu", torch_dtype) if v.is_floating_point() else v.detach().cpu())
+        .contiguous()
+        for k, v in state_dict.items()
+    }
+    with atomic_dir(folder) as tmp:
+        save_file(tensors, str(tmp / WEIGHTS_FILE))
+        card = card.model_copy(
+            update={"weights_sha256": sha256_file(tmp / WEIGHTS_FILE), "weights_dtype": dtype}
+        )
+        (tmp / CARD_FILE).write_text(card.model_dump_json(indent=2) + "\n", encoding="utf-8")
+        for name, content in (extra_files or {}).items():
+            target = tmp / safe_name(name, "file name")
+            if isinstance(content, bytes):
+                target.write_bytes(content)
+            else:
+                target.write_text(content, encoding="utf-8")
+    return card
+
+
+def load_card(folder: Path) -> ModelCard:
+    """Read and validate ``card.json``.
+
+    Raises:
+        DataNotFoundError: the folder or its card is missing.
+        InvalidDataError: the card is not valid JSON or misses fields.
+    """
+    path = folder / CARD_FILE
+    if not path.is_file():
+        raise DataNotFoundError(
+            f"no model card at {path}: train the model (lulc train ...) or restore artifacts/ "
+            "from git (git checkout -- artifacts)"
+        )
+    try:
+        return ModelCard.model_validate_json(path.read_text(encoding="utf-8"))
+    except (ValidationError, ValueError) as e:
+        first = str(e).splitlines()[0]
+        raise InvalidDataError(
+            f"model card {path} is corrupted ({first}): retrain the model or restore it from git"
+        ) from None
+
+
+def load_weights(folder: Path, card: ModelCard | None = None) -> dict[str, Any]:
+    """Load ``model.safetensors`` (never unpickles) after checking it against the card.
+
+    Raises:
+        DataNotFoundError: weights file missing.
+        ModelMismatchError: the weights' checksum differs from the card's.
+    """
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    card = card or load_card(folder)
+    path = folder / WEIGHTS_FILE
+    if not path.is_file():
+        raise DataNotFoundError(
+            f"no weights at {path}: retrain the model or restore artifacts/ from git"
+        )
+    if card.weights_sha256 and sha256_file(path) != card.weights_sha256:
+        raise ModelMismatchError(
+            f"weights in {folder} do not match their card (checksum differs): retrain the "
+            "model or restore both files from git"
+        )
+    try:
+        return load_file(str(path))
+    except (SafetensorError, OSError) as e:
+        raise InvalidDataError(
+            f"cannot read {path} ({e}): retrain the model or restore it from git"
+        ) from None
+
+
+def list_models(task: str | None = None, root: Path | None = None) -> list[ModelCard]:
+    """Cards of every valid model folder, sorted by name; broken folders are skipped."""
+    root = root or models_dir()
+    cards = []
+    for folder in sorted(p for p in root.glob("*") if p.is_dir() and not p.name.startswith(".")):
+        try:
+            card = load_card(folder)
+        except (DataNotFoundError, InvalidDataError):
+            continue
+        if task is None or card.task == task:
+            cards.append(card)
+    return cards

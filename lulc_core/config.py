@@ -1,0 +1,73 @@
+"""Where things live on disk, and the base class of every saved configuration.
+
+Paths come from the environment so the Makefile, CI and users can point the project at their
+data without copying it: ``LULC_DATA_DIR`` (default ``./data``) and ``LULC_ARTIFACTS_DIR``
+(default ``./artifacts`` next to the package). ``LULC_EUROSAT_DIR`` overrides the EuroSAT
+folder alone (default ``$LULC_DATA_DIR/eurosat_rgb``).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict
+
+from lulc_core.errors import InvalidDataError
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+_SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+
+class StrictModel(BaseModel):
+    """Base for configs: unknown keys are an error, so a saved config says exactly what ran."""
+
+    model_config = ConfigDict(extra="forbid", protected_namespaces=())
+
+
+def data_dir() -> Path:
+    """Root of input data (``$LULC_DATA_DIR``, default ``<repo>/data``)."""
+    return Path(os.environ.get("LULC_DATA_DIR", REPO_ROOT / "data")).expanduser()
+
+
+def eurosat_dir() -> Path:
+    """EuroSAT RGB folder (``$LULC_EUROSAT_DIR``, default ``<data>/eurosat_rgb``)."""
+    env = os.environ.get("LULC_EUROSAT_DIR")
+    return Path(env).expanduser() if env else data_dir() / "eurosat_rgb"
+
+
+def artifacts_dir() -> Path:
+    """Root of trained models and their outputs (``$LULC_ARTIFACTS_DIR``)."""
+    return Path(os.environ.get("LULC_ARTIFACTS_DIR", REPO_ROOT / "artifacts")).expanduser()
+
+
+def models_dir() -> Path:
+    """``<artifacts>/models``: one self-describing folder per model."""
+    return artifacts_dir() / "models"
+
+
+def scenes_dir() -> Path:
+    """``<data>/scenes``: one folder per city / area (see ``lulc_core.data.scene``)."""
+    return data_dir() / "scenes"
+
+
+def patches_dir() -> Path:
+    """``<data>/patches``: one patch store per city."""
+    return data_dir() / "patches"
+
+
+def safe_name(name: str, what: str = "name") -> str:
+    """Check that a user-given name can be used as one path component.
+
+    Names become folder names under the data and artifacts folders, so they may hold only
+    letters, digits, ``_``, ``-`` and ``.`` (not first), at most 64 characters.
+
+    Raises:
+        InvalidDataError: if the name could escape its folder or is otherwise unusable.
+    """
+    if not _SAFE_NAME.match(name) or ".." in name:
+        raise InvalidDataError(
+            f"invalid {what} {name!r}: use 1-64 letters, digits, '_', '-' or '.' (not first)"
+        )
+    return name

@@ -1,0 +1,81 @@
+"""Areas of interest (AOIs) in WGS84, the built-in cities, and small CRS helpers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from lulc_core.errors import AOIError, UnknownNameError
+
+
+@dataclass(frozen=True)
+class AOI:
+    """A lon/lat bounding box in WGS84 (EPSG:4326).
+
+    Attributes:
+        name: short identifier, also used as a folder name (``paris``).
+        west, south, east, north: bounds in degrees.
+    """
+
+    name: str
+    west: float
+    south: float
+    east: float
+    north: float
+
+    def __post_init__(self) -> None:
+        if not (-180 <= self.west < self.east <= 180 and -90 <= self.south < self.north <= 90):
+            raise AOIError(
+                f"invalid AOI {self.bounds}: give west,south,east,north in degrees "
+                "with west < east and south < north"
+            )
+
+    @property
+    def bounds(self) -> tuple[float, float, float, float]:
+        """(west, south, east, north) in degrees."""
+        return (self.west, self.south, self.east, self.north)
+
+    @property
+    def center(self) -> tuple[float, float]:
+        """(lat, lon) of the centre, the order Leaflet wants."""
+        return ((self.south + self.north) / 2, (self.west + self.east) / 2)
+
+    def utm_epsg(self) -> int:
+        """EPSG code of the WGS84 / UTM zone holding the AOI centre (326xx north, 327xx south)."""
+        lat, lon = self.center
+        zone = int((lon + 180) // 6) + 1
+        return (32600 if lat >= 0 else 32700) + zone
+
+
+CITIES: dict[str, AOI] = {
+    "paris": AOI("paris", west=1.90, south=48.67, east=2.84, north=49.04),
+    "ankara": AOI("ankara", west=32.53, south=39.83, east=33.03, north=40.01),
+}
+
+
+def city_aoi(name: str) -> AOI:
+    """The built-in AOI of a city.
+
+    Raises:
+        UnknownNameError: listing the known cities.
+    """
+    try:
+        return CITIES[name.lower()]
+    except KeyError:
+        raise UnknownNameError(
+            f"unknown city {name!r}: choose one of {sorted(CITIES)} or pass --bbox W,S,E,N"
+        ) from None
+
+
+def parse_bbox(text: str, name: str = "custom") -> AOI:
+    """Parse ``"W,S,E,N"`` (degrees, WGS84) into an AOI.
+
+    Raises:
+        AOIError: if the text is not four numbers in the right order.
+    """
+    try:
+        west, south, east, north = (float(v) for v in text.split(","))
+    except ValueError:
+        raise AOIError(
+            f"invalid bbox {text!r}: write it as W,S,E,N in degrees, e.g. 2.25,48.80,2.42,48.90"
+        ) from None
+    return AOI(name, west, south, east, north)
