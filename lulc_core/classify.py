@@ -1,0 +1,427 @@
+"""Classify single images and score a classifier on a folder in EuroSAT layout.
+
+Inputs are turned into what the network saw at test time during training, using only the
+model card: RGB uint8 -> float in [0, 1] -> resize to ``card.input_size`` -> normalise with
+``card.normalization``. Multi-band GeoTIFFs are first rendered the way EuroSAT RGB was made
+(bands B04/B03/B02, reflectance DN scaled linearly so that :data:`EUROSAT_RGB_MAX_DN` maps to
+255), so a model trained on the JPEGs sees the same brightness from a raw Sentinel-2 crop.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from PIL import Image, UnidentifiedImageError
+
+from lulc_core.artifacts import ModelCard
+from lulc_core.data.scene import RGB_BANDS
+from lulc_core.errors import DataNotFoundError, InvalidDataError, ModelMismatchError
+from lulc_core.metrics import ConfusionAccumulator, MetricsReport
+
+# EuroSAT RGB JPEGs are the L1C B04/B03/B02 digital numbers (reflectance x 10000) scaled
+# linearly to 8 bit; 2750 DN -> 255 reproduces their brightness (bright roofs and clouds clip,
+# as they do in the released JPEGs). Used only for GeoTIFF input, never for JPG/PNG.
+EUROSAT_RGB_MAX_DN = 2750.0
+# EuroSAT-MS GeoTIFFs hold 13 bands B01..B12 with B8A after B08: B04, B03, B02 are 3, 2, 1.
+EUROSAT_MS_RGB_INDEXES = (3, 2, 1)
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".tif", ".tiff"})
+GEOTIFF_SUFFIXES = frozenset({".tif", ".tiff"})
+
+ImageInput = str | Path | Image.Image | np.ndarray
+Model = str | Path | tuple[torch.nn.Module, ModelCard]
+
+
+def read_rgb(source: ImageInput) -> np.ndarray:
+    """Read an image as RGB uint8 (H, W, 3).
+
+    Args:
+        source: JPG/PNG path, GeoTIFF path (see :func:`read_geotiff_rgb`), a PIL image, or a
+            numpy array (H, W, 3) uint8, or float in [0, 1].
+
+    Raises:
+        DataNotFoundError: the path does not exist.
+        InvalidDataError: not an image, corrupted, or an array of the wrong shape.
+    """
+    if isinstance(source, Image.Image):
+        return np.asarray(source.convert("RGB"))
+    if isinstance(source, np.ndarray):
+        return _array_to_rgb(source)
+    path = Path(source)
+    if not path.is_file():
+        raise DataNotFoundError(f"no image at {path}: check the path")
+    if path.suffix.lower() in GEOTIFF_SUFFIXES:
+        return read_geotiff_rgb(path)
+    try:
+        with Image.open(path) as img:
+            return np.asarray(img.convert("RGB"))
+    except (UnidentifiedImageError, OSError, SyntaxError) as e:
+        raise InvalidDataError(
+            f"{path} is not a readable image ({type(e).__name__}): remove it or replace it "
+            "with a JPG, PNG or GeoTIFF"
+        ) from None
+
+
+def _array_to_rgb(array: np.ndarray) -> np.ndarray:
+    if array.ndim != 3 or array.shape[2] != 3:
+        raise InvalidDataError(
+            f"image array has shape {array.shape}: pass an RGB array of shape (H, W, 3)"
+        )
+    if array.dtype == np.uint8:
+        return array
+    return (np.clip(array.astype(np.float32), 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+
+
+def read_geotiff_rgb(path: Path) -> np.ndarray:
+    """Render a GeoTIFF as EuroSAT RGB: (H, W, 3) uint8.
+
+    Bands are chosen by description (B04, B03, B02); a 13-band file without descriptions is
+    taken as EuroSAT-MS order; a 3-band file without descriptions as R, G, B. uint8 data is
+    taken as already rendered; other data as reflectance DN (float data <= 1.5 as reflectance
+    0..1) scaled by :data:`EUROSAT_RGB_MAX_DN`. Nodata pixels become 0.
+
+    Raises:
+        InvalidDataError: unreadable file, or no way to find the red, green and blue bands.
+    """
+    import rasterio
+    from rasterio.errors import RasterioIOError
+
+    try:
+        with rasterio.open(path) as src:
+            names = [(d or "").upper() for d in src.descriptions]
+            if all(b in names for b in RGB_BANDS):
+                indexes = [names.index(b) + 1 for b in RGB_BANDS]
+            elif src.count == 13:
+                indexes = [i + 1 for i in EUROSAT_MS_RGB_INDEXES]
+            elif src.count == 3:
+                indexes = [1, 2, 3]
+            else:
+                raise InvalidDataError(
+                    f"{path} has {src.count} bands without B04/B03/B02 descriptions: give it "
+                    "3 bands in R,G,B order, 13 EuroSAT-MS bands, or band descriptions"
+                )
+            data = src.read(indexes, masked=True)
+    except RasterioIOError as e:
+        raise InvalidDataError(
+            f"{path} is not a readable GeoTIFF ({str(e).splitlines()[0]}): replace it"
+        ) from None
+    values = data.filled(0)
+    if values.dtype == np.uint8:
+        return np.ascontiguousarray(values.transpose(1, 2, 0))
+    dn = values.astype(np.float32)
+    if np.issubdtype(values.dtype, np.floating) and np.nanmax(dn, initial=0.0) <= 1.5:
+        dn *= 10000.0  # reflectance 0..1 -> DN
+    rgb = np.clip(np.nan_to_num(dn) / EUROSAT_RGB_MAX_DN * 255.0 + 0.5, 0, 255)
+    return np.ascontiguousarray(rgb.astype(np.uint8).transpose(1, 2, 0))
+
+
+def eval_transform(card: ModelCard) -> Callable[[np.ndarray], torch.Tensor]:
+    """The test-time transform of a classifier: RGB uint8 (H, W, 3) -> float32 (3, S, S).
+
+    Scales to [0, 1], resizes (bilinear, antialiased) to ``card.input_size`` when the image
+    is another size, and normalises with the card's mean and std.
+    """
+    size = card.input_size
+    mean = torch.tensor(card.normalization["mean"], dtype=torch.float32).view(-1, 1, 1)
+    std = torch.tensor(card.normalization["std"], dtype=torch.float32).view(-1, 1, 1)
+
+    def transform(rgb: np.ndarray) -> torch.Tensor:
+        image = torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1).float() / 255.0
+        if image.shape[1:] != (size, size):
+            image = torch.nn.functional.interpolate(
+                image[None], size=(size, size), mode="bilinear", antialias=True, align_corners=False
+            )[0]
+        return (image - mean) / std
+
+    return transform
+
+
+def load_classifier(model: Model) -> tuple[torch.nn.Module, ModelCard]:
+    """Load a classifier by name or folder (or pass through a loaded ``(module, card)``).
+
+    Raises:
+        UnknownNameError / ModelMismatchError: from :func:`lulc_core.models.load_model`.
+        ModelMismatchError: the model is a segmenter.
+    """
+    if isinstance(model, tuple):
+        module, card = model
+    else:
+        from lulc_core.models import load_model
+
+        module, card = load_model(str(model))
+    if card.task != "classification":
+        raise ModelMismatchError(
+            f"model {card.name!r} is a {card.task} model: pass a classifier "
+            "(see `lulc models --task classification`)"
+        )
+    return module.eval(), card
+
+
+def _use_bf16(bf16: bool | None) -> bool:
+    """bf16 autocast when asked, or by default when the CPU has native bf16 (AMX/AVX512-BF16),
+    where it is several times faster; on other CPUs it is emulated and slower."""
+    if bf16 is not None:
+        return bf16
+    return bool(torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported())
+
+
+def _forward(module: torch.nn.Module, batch: torch.Tensor, bf16: bool) -> torch.Tensor:
+    """Class probabilities (N, K) in float32 for a normalised batch (N, 3, S, S)."""
+    with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+        logits = module(batch.contiguous(memory_format=torch.channels_last))
+    return torch.softmax(logits.float(), dim=1)
+
+
+@dataclass(frozen=True)
+class ImagePrediction:
+    """Top classes of one image, best first, and any note (e.g. it was resized)."""
+
+    source: str
+    top: list[tuple[str, float]]
+    note: str | None = None
+
+
+def predict_images(
+    model: Model,
+    inputs: Sequence[ImageInput],
+    top_k: int = 3,
+    batch_size: int = 64,
+    bf16: bool | None = None,
+) -> list[ImagePrediction]:
+    """Classify images; see :func:`classify_images` for the plain result."""
+    module, card = load_classifier(model)
+    if top_k < 1:
+        raise InvalidDataError(f"top-k is {top_k}: pass a number from 1 to {card.num_classes}")
+    top_k = min(top_k, card.num_classes)
+    transform = eval_transform(card)
+    names = [c.name for c in sorted(card.classes, key=lambda c: c.index)]
+    use_bf16 = _use_bf16(bf16)
+    results: list[ImagePrediction] = []
+    for start in range(0, len(inputs), batch_size):
+        chunk = inputs[start : start + batch_size]
+        images = [read_rgb(x) for x in chunk]
+        probs = _forward(module, torch.stack([transform(img) for img in images]), use_bf16)
+        values, indexes = probs.topk(top_k, dim=1)
+        for source, img, vals, idxs in zip(chunk, images, values, indexes, strict=True):
+            h, w = img.shape[:2]
+            note = None
+            if (h, w) != (card.patch_size, card.patch_size):
+                note = (
+                    f"{w}x{h} image resized to {card.input_size}x{card.input_size}; the model "
+                    f"was trained on {card.patch_size}x{card.patch_size} patches"
+                )
+            label = str(source) if isinstance(source, (str, Path)) else f"<{type(source).__name__}>"
+            top = [(names[int(i)], float(v)) for v, i in zip(vals, idxs, strict=True)]
+            results.append(ImagePrediction(label, top, note))
+    return results
+
+
+def classify_images(
+    model_name_or_folder: Model, inputs: Sequence[ImageInput], top_k: int = 3
+) -> list[list[tuple[str, float]]]:
+    """Top-k classes with probabilities for each input image.
+
+    Args:
+        model_name_or_folder: model name under ``artifacts/models``, its folder, or an
+            already loaded ``(module, card)`` pair (the dashboard caches one).
+        inputs: JPG/PNG/GeoTIFF paths, PIL images or RGB numpy arrays (H, W, 3).
+        top_k: classes to return per image.
+
+    Returns:
+        For each input, ``[(class_name, probability), ...]`` best first.
+    """
+    return [p.top for p in predict_images(model_name_or_folder, inputs, top_k=top_k)]
+
+
+# --- evaluation on a folder ---------------------------------------------------------------
+
+
+@dataclass
+class EvaluationResult:
+    """Scores of a classifier on a folder in EuroSAT layout.
+
+    Attributes:
+        model: model name.
+        data: folder evaluated.
+        report: accuracy, per-class table and confusion matrix.
+        images: images scored.
+        seconds: wall time of reading + inference.
+        notes: things the reader should know (excluded training images, absent classes).
+    """
+
+    model: str
+    data: str
+    report: MetricsReport
+    images: int
+    seconds: float
+    notes: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain JSON-ready summary (per-class scores included, NaN as null)."""
+        per_class = json.loads(self.report.per_class.to_json(orient="index"))
+        return {
+            "model": self.model,
+            "data": self.data,
+            "images": self.images,
+            **self.report.summary(),
+            "seconds": round(self.seconds, 2),
+            "images_per_second": round(self.images / self.seconds, 1) if self.seconds else None,
+            "per_class": per_class,
+            "notes": self.notes,
+        }
+
+
+def scan_class_folder(folder: Path) -> dict[str, list[Path]]:
+    """Image files per class of a folder in EuroSAT layout (``<folder>/<Class>/<image>``).
+
+    Hidden files and folders are skipped; files at the top level are ignored.
+
+    Raises:
+        DataNotFoundError: the folder does not exist.
+        InvalidDataError: no class folders, an empty class folder, or a non-image file.
+    """
+    if not folder.is_dir():
+        raise DataNotFoundError(
+            f"no data folder at {folder}: pass --data FOLDER holding <Class>/<image> "
+            "(EuroSAT layout), or run `lulc fetch eurosat`"
+        )
+    classes: dict[str, list[Path]] = {}
+    for class_dir in sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        files = sorted(p for p in class_dir.iterdir() if not p.name.startswith("."))
+        if not files:
+            raise InvalidDataError(
+                f"class folder {class_dir} is empty: add its images or remove the folder"
+            )
+        for f in files:
+            if not f.is_file() or f.suffix.lower() not in IMAGE_SUFFIXES:
+                raise InvalidDataError(
+                    f"{f} is not an image file (.jpg/.png/.tif): move it out of the data folder"
+                )
+        classes[class_dir.name] = files
+    if not classes:
+        raise InvalidDataError(
+            f"{folder} has no class folders: expected {folder}/<Class>/<image> (EuroSAT layout)"
+        )
+    return classes
+
+
+def _training_files(model_folder: Path | None) -> set[str]:
+    """Relative paths (``<Class>/<file>``) the model was trained or validated on, from the
+    ``split.json`` its trainer saved (empty when there is none)."""
+    if model_folder is None or not (model_folder / "split.json").is_file():
+        return set()
+    split = json.loads((model_folder / "split.json").read_text(encoding="utf-8"))
+    return {str(p) for key in ("train", "val") for p in split.get(key, [])}
+
+
+class _FolderDataset(torch.utils.data.Dataset):
+    """(image (3, S, S), label, error message or "") per file; errors travel as strings so the
+    main process raises one clean message instead of a worker traceback."""
+
+    def __init__(self, items: list[tuple[Path, int]], transform: Callable) -> None:
+        self.items = items
+        self.transform = transform
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, int, str]:
+        path, label = self.items[i]
+        try:
+            return self.transform(read_rgb(path)), label, ""
+        except (InvalidDataError, DataNotFoundError) as e:
+            return torch.zeros(0), label, str(e)
+
+
+def _collate(batch: list[tuple[torch.Tensor, int, str]]) -> tuple[list, torch.Tensor, list[str]]:
+    images, labels, errors = zip(*batch, strict=True)
+    return list(images), torch.tensor(labels), list(errors)
+
+
+def evaluate_folder(
+    model: Model,
+    folder: Path,
+    batch_size: int = 128,
+    num_workers: int = 2,
+    bf16: bool | None = None,
+    model_folder: Path | None = None,
+    progress: bool = False,
+) -> EvaluationResult:
+    """Score a classifier on every image of a folder in EuroSAT layout.
+
+    Class folders must be a subset of the model's classes (a missing class is reported as
+    absent). Images listed as train/val in the model's ``split.json`` are left out, so
+    pointing this at the training data scores the held-out test split only.
+
+    Args:
+        model: name, folder or loaded ``(module, card)``.
+        folder: ``<folder>/<Class>/<image>``.
+        batch_size: images per forward pass.
+        num_workers: DataLoader processes decoding images (0 = in this process).
+        bf16: bf16 autocast (None = when the CPU supports it natively).
+        model_folder: where ``split.json`` lives when ``model`` is a loaded pair.
+        progress: show a tqdm bar.
+
+    Raises:
+        DataNotFoundError, InvalidDataError: see :func:`scan_class_folder`; a corrupted image.
+        ModelMismatchError: class folders the model does not know.
+    """
+    from tqdm import tqdm
+
+    from lulc_core.artifacts import model_dir
+
+    files = scan_class_folder(folder)
+    module, card = load_classifier(model)
+    if model_folder is None and not isinstance(model, tuple):
+        model_folder = Path(model) if Path(model).is_dir() else model_dir(card.name)
+    names = [c.name for c in sorted(card.classes, key=lambda c: c.index)]
+    unknown = sorted(set(files) - set(names))
+    if unknown:
+        raise ModelMismatchError(
+            f"class folders {unknown} in {folder} are not classes of model {card.name!r} "
+            f"(it knows {names}): rename or remove them, or use a model trained on these classes"
+        )
+    notes = []
+    missing = [n for n in names if n not in files]
+    if missing:
+        notes.append(f"no images for {missing}: reported as absent")
+    trained_on = _training_files(model_folder)
+    items = [
+        (path, names.index(cls))
+        for cls, paths in files.items()
+        for path in paths
+        if f"{cls}/{path.name}" not in trained_on
+    ]
+    excluded = sum(len(p) for p in files.values()) - len(items)
+    if excluded:
+        notes.append(
+            f"left out {excluded} images the model was trained/validated on (split.json): "
+            f"scored the {len(items)} others"
+        )
+    if not items:
+        raise InvalidDataError(
+            f"every image in {folder} was used to train {card.name!r}: evaluate on other images"
+        )
+    loader = torch.utils.data.DataLoader(
+        _FolderDataset(items, eval_transform(card)),
+        batch_size=batch_size,
+        num_workers=num_workers if len(items) > batch_size else 0,
+        collate_fn=_collate,
+    )
+    use_bf16 = _use_bf16(bf16)
+    confusion = ConfusionAccumulator(len(names))
+    start = time.perf_counter()
+    for images, labels, errors in tqdm(loader, desc="evaluate", unit="batch", disable=not progress):
+        if bad := next((e for e in errors if e), None):
+            raise InvalidDataError(bad)
+        confusion.update(_forward(module, torch.stack(images), use_bf16).argmax(dim=1), labels)
+    seconds = time.perf_counter() - start
+    return EvaluationResult(
+        card.name, str(folder), confusion.report(names), len(items), seconds, notes
+    )
