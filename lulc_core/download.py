@@ -189,8 +189,8 @@ def fetch_eurosat(
     if missing:
         shutil.rmtree(dest, ignore_errors=True)
         raise InvalidDataError(
-            f"the zip from {url} lacks the EuroSAT class folders {missing}: check --url points "
-            "at EuroSAT_RGB.zip"
+            f"the zip from {url} lacks {len(missing)} EuroSAT class folders (e.g. {missing[0]}): "
+            "check --url points at EuroSAT_RGB.zip"
         )
     atomic_write_json(
         dest / FETCHED_FILE,
