@@ -132,7 +132,7 @@ def eval_transform(card: ModelCard) -> Callable[[np.ndarray], torch.Tensor]:
     std = torch.tensor(card.normalization["std"], dtype=torch.float32).view(-1, 1, 1)
 
     def transform(rgb: np.ndarray) -> torch.Tensor:
-        image = torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1).float() / 255.0
+        image = torch.tensor(rgb, dtype=torch.uint8).permute(2, 0, 1).float() / 255.0
         if image.shape[1:] != (size, size):
             image = torch.nn.functional.interpolate(
                 image[None], size=(size, size), mode="bilinear", antialias=True, align_corners=False
