@@ -151,7 +151,7 @@ def test_evaluate_cli_saves_results_and_prints_table(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     (eurosat_folder / "SeaLake").rename(eurosat_folder.parent / "elsewhere")  # a missing class
-    args = ["evaluate", "--model", MODEL, "--data", str(eurosat_folder), "--workers", "0"]
+    args = ["evaluate", "--model", MODEL, "--data", str(eurosat_folder), "--fp32"]
     code, out, err = run_lulc([*args, "--json"], capsys, monkeypatch)
     assert code == 0, err
     summary = json.loads(out)

@@ -57,7 +57,12 @@ def evaluate_command(
         None, help="where to save the results (default artifacts/evaluations/<model>/<data name>)"
     ),
     batch_size: int = typer.Option(128, min=1, help="images per forward pass"),
-    workers: int = typer.Option(2, min=0, help="image-decoding processes"),
+    workers: int = typer.Option(
+        None, min=0, help="image-decoding processes (default: 2 with 8+ CPU cores, else 0)"
+    ),
+    bf16: bool = typer.Option(
+        None, "--bf16/--fp32", help="bf16 autocast (default: when the CPU supports it natively)"
+    ),
     as_json: bool = typer.Option(False, "--json", help="print the results as JSON"),
 ) -> None:
     """Score a classifier on labelled images (EuroSAT layout): accuracy, per-class table,
@@ -76,7 +81,7 @@ def evaluate_command(
         return
     data = data or eurosat_dir()
     result = evaluate_folder(
-        model, data, batch_size=batch_size, num_workers=workers, progress=not as_json
+        model, data, batch_size=batch_size, num_workers=workers, bf16=bf16, progress=not as_json
     )
     out = out or _default_out(result.model, data)
     _save_evaluation(result, out)
