@@ -169,7 +169,8 @@ def _use_bf16(bf16: bool | None) -> bool:
     where it is several times faster; on other CPUs it is emulated and slower."""
     if bf16 is not None:
         return bf16
-    return bool(torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    mkldnn = torch.backends.mkldnn
+    return bool(mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported())
 
 
 def _forward(module: torch.nn.Module, batch: torch.Tensor, bf16: bool) -> torch.Tensor:
@@ -293,7 +294,8 @@ def scan_class_folder(folder: Path) -> dict[str, list[Path]]:
             "(EuroSAT layout), or run `lulc fetch eurosat`"
         )
     classes: dict[str, list[Path]] = {}
-    for class_dir in sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")):
+    class_dirs = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+    for class_dir in class_dirs:
         files = sorted(p for p in class_dir.iterdir() if not p.name.startswith("."))
         if not files:
             raise InvalidDataError(

@@ -97,8 +97,9 @@ def _save_evaluation(result: EvaluationResult, out: Path) -> None:
     from lulc_core.metrics import save_confusion_csv, save_per_class_csv
 
     with atomic_dir(out) as tmp:
-        save_confusion_csv(tmp / "confusion.csv", result.report.confusion, result.report.class_names)
-        save_per_class_csv(tmp / "per_class.csv", result.report)
+        report = result.report
+        save_confusion_csv(tmp / "confusion.csv", report.confusion, report.class_names)
+        save_per_class_csv(tmp / "per_class.csv", report)
         (tmp / "metrics.json").write_text(
             json.dumps(result.to_json(), indent=2) + "\n", encoding="utf-8"
         )
