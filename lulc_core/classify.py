@@ -9,6 +9,7 @@ model card: RGB uint8 -> float in [0, 1] -> resize to ``card.input_size`` -> nor
 
 from __future__ import annotations
 
+import filecmp
 import json
 import os
 import time
@@ -22,6 +23,7 @@ import torch
 from PIL import Image, UnidentifiedImageError
 
 from lulc_core.artifacts import ModelCard
+from lulc_core.config import eurosat_dir
 from lulc_core.data.scene import RGB_BANDS
 from lulc_core.errors import DataNotFoundError, InvalidDataError, ModelMismatchError
 from lulc_core.metrics import ConfusionAccumulator, MetricsReport
@@ -323,6 +325,21 @@ def _training_files(model_folder: Path | None) -> set[str]:
     return {str(p) for key in ("train", "val") for p in split.get(key, [])}
 
 
+def _seen_in_training(path: Path, relative: str, trained_on: set[str], train_root: Path) -> bool:
+    """Whether ``path`` is one of the model's training images.
+
+    The name must be in the split's train/val list and, when the training folder is here,
+    the bytes must match its copy: an independent image that happens to share an official
+    file name is still scored.
+    """
+    if relative not in trained_on:
+        return False
+    if not train_root.is_dir():
+        return True
+    twin = train_root / relative
+    return twin.is_file() and filecmp.cmp(path, twin, shallow=False)
+
+
 class _FolderDataset(torch.utils.data.Dataset):
     """(image (3, S, S), label, error message or "") per file; errors travel as strings so the
     main process raises one clean message instead of a worker traceback."""
@@ -363,8 +380,9 @@ def evaluate_folder(
     """Score a classifier on every image of a folder in EuroSAT layout.
 
     Class folders must be a subset of the model's classes (a missing class is reported as
-    absent). Images listed as train/val in the model's ``split.json`` are left out, so
-    pointing this at the training data scores the held-out test split only.
+    absent). Images listed as train/val in the model's ``split.json`` (and byte-identical to
+    the training copy, when that folder is here) are left out, so pointing this at the
+    training data scores the held-out test split only.
 
     Args:
         model: name, folder or loaded ``(module, card)``.
@@ -401,11 +419,12 @@ def evaluate_folder(
     if missing:
         notes.append(f"no images for {missing}: reported as absent")
     trained_on = _training_files(model_folder)
+    train_root = Path(card.data.get("root") or eurosat_dir())
     items = [
         (path, names.index(cls))
         for cls, paths in files.items()
         for path in paths
-        if f"{cls}/{path.name}" not in trained_on
+        if not _seen_in_training(path, f"{cls}/{path.name}", trained_on, train_root)
     ]
     excluded = sum(len(p) for p in files.values()) - len(items)
     if excluded:

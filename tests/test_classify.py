@@ -29,29 +29,29 @@ from lulc_core.models import build_classifier
 MODEL = "tiny"
 
 
-def _card(name: str = MODEL, classes: tuple[str, ...] = EUROSAT_CLASSES) -> ModelCard:
+def _card(train_root: Path) -> ModelCard:
     return ModelCard(
-        name=name,
+        name=MODEL,
         task="classification",
         architecture="efficientnet_lite0",
         bands=["B04", "B03", "B02"],
-        classes=[ClassInfo(index=i, name=c) for i, c in enumerate(classes)],
+        classes=[ClassInfo(index=i, name=c) for i, c in enumerate(EUROSAT_CLASSES)],
         normalization={"mean": [0.35, 0.38, 0.41], "std": [0.2, 0.14, 0.12]},
         input_size=64,
         patch_size=64,
-        data={"source": "random test images", "synthetic": True},
+        data={"root": str(train_root), "source": "random test images", "synthetic": True},
     )
 
 
 @pytest.fixture
-def model(isolated_dirs: dict[str, Path]) -> Path:
+def model(isolated_dirs: dict[str, Path], eurosat_folder: Path) -> Path:
     """A randomly initialised classifier saved like a trained one, with a split.json that says
-    it was trained on Forest/Forest_0.jpg."""
+    it was trained on Forest/Forest_0.jpg of ``eurosat_folder``."""
     torch.manual_seed(0)
     net = build_classifier("efficientnet_lite0", len(EUROSAT_CLASSES), weights=None)
     split = {"train": ["Forest/Forest_0.jpg"], "val": [], "test": ["Forest/Forest_1.jpg"]}
     folder = models_dir() / MODEL
-    save_model(folder, net.state_dict(), _card(), extra_files={"split.json": json.dumps(split)})
+    save_model(folder, net.state_dict(), _card(eurosat_folder), extra_files={"split.json": json.dumps(split)})
     return folder
 
 
@@ -141,6 +141,16 @@ def test_evaluation_agrees_with_single_image_classification(
         np.array(predicted), np.array(truth), len(EUROSAT_CLASSES)
     ))
     assert report.accuracy == pytest.approx(np.mean(np.array(predicted) == np.array(truth)))
+
+
+def test_independent_image_sharing_a_training_name_is_scored(
+    model: Path, eurosat_folder: Path, tmp_path: Path
+) -> None:
+    other = tmp_path / "independent" / "Forest"
+    other.mkdir(parents=True)
+    Image.fromarray(np.full((64, 64, 3), 90, np.uint8)).save(other / "Forest_0.jpg")
+    result = evaluate_folder(MODEL, other.parent, num_workers=0)
+    assert result.images == 1 and not any("trained" in n for n in result.notes)
 
 
 def test_evaluate_cli_saves_results_and_prints_table(
