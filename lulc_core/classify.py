@@ -85,9 +85,11 @@ def read_geotiff_rgb(path: Path) -> np.ndarray:
     """Render a GeoTIFF as EuroSAT RGB: (H, W, 3) uint8.
 
     Bands are chosen by description (B04, B03, B02); a 13-band file without descriptions is
-    taken as EuroSAT-MS order; a 3-band file without descriptions as R, G, B. uint8 data is
-    taken as already rendered; other data as reflectance DN (float data <= 1.5 as reflectance
-    0..1) scaled by :data:`EUROSAT_RGB_MAX_DN`. Nodata pixels become 0.
+    taken as EuroSAT-MS order; a 3-band file without descriptions as R, G, B. Bands with a
+    GDAL scale/offset (how our scenes store the L2A ``BOA_ADD_OFFSET``) are converted to
+    reflectance with it; otherwise uint8 data is taken as already rendered and other data as
+    DN = reflectance x 10000 (float data <= 1.5 as reflectance 0..1). DN are then scaled by
+    :data:`EUROSAT_RGB_MAX_DN`. Nodata pixels become 0.
 
     Raises:
         InvalidDataError: unreadable file, or no way to find the red, green and blue bands.
@@ -110,15 +112,20 @@ def read_geotiff_rgb(path: Path) -> np.ndarray:
                     "3 bands in R,G,B order, 13 EuroSAT-MS bands, or band descriptions"
                 )
             data = src.read(indexes, masked=True)
+            scales = np.array([src.scales[i - 1] for i in indexes], np.float32).reshape(3, 1, 1)
+            offsets = np.array([src.offsets[i - 1] for i in indexes], np.float32).reshape(3, 1, 1)
     except RasterioIOError as e:
         raise InvalidDataError(
             f"{path} is not a readable GeoTIFF ({str(e).splitlines()[0]}): replace it"
         ) from None
     values = data.filled(0)
-    if values.dtype == np.uint8:
+    declared = bool(np.any(scales != 1.0) or np.any(offsets != 0.0))
+    if values.dtype == np.uint8 and not declared:
         return np.ascontiguousarray(values.transpose(1, 2, 0))
     dn = values.astype(np.float32)
-    if np.issubdtype(values.dtype, np.floating) and np.nanmax(dn, initial=0.0) <= 1.5:
+    if declared:  # e.g. L2A baseline 04.00: reflectance = DN * 1e-4 - 0.1
+        dn = (dn * scales + offsets) * 10000.0
+    elif np.issubdtype(values.dtype, np.floating) and np.nanmax(dn, initial=0.0) <= 1.5:
         dn *= 10000.0  # reflectance 0..1 -> DN
     rgb = np.clip(np.nan_to_num(dn) / EUROSAT_RGB_MAX_DN * 255.0 + 0.5, 0, 255)
     return np.ascontiguousarray(rgb.astype(np.uint8).transpose(1, 2, 0))

@@ -68,7 +68,10 @@ def eurosat_folder(tmp_path: Path) -> Path:
     return root
 
 
-def _geotiff(path: Path, bands: np.ndarray, descriptions: list[str] | None, dtype: str) -> Path:
+def _geotiff(
+    path: Path, bands: np.ndarray, descriptions: list[str] | None, dtype: str,
+    scale_offset: tuple[float, float] | None = None,
+) -> Path:
     profile = {
         "driver": "GTiff", "width": bands.shape[2], "height": bands.shape[1],
         "count": bands.shape[0], "dtype": dtype, "crs": "EPSG:32631",
@@ -78,6 +81,9 @@ def _geotiff(path: Path, bands: np.ndarray, descriptions: list[str] | None, dtyp
         dst.write(bands.astype(dtype))
         for i, d in enumerate(descriptions or []):
             dst.set_band_description(i + 1, d)
+        if scale_offset:
+            dst.scales = (scale_offset[0],) * bands.shape[0]
+            dst.offsets = (scale_offset[1],) * bands.shape[0]
     return path
 
 
@@ -92,6 +98,9 @@ def test_geotiff_bands_are_found_and_rendered_like_eurosat(tmp_path: Path) -> No
     ms = np.stack([np.full((8, 8), 100 * (i + 1)) for i in range(13)])  # EuroSAT-MS: B01..B12
     ms_rgb = read_rgb(_geotiff(tmp_path / "ms.tif", ms, None, "uint16"))
     assert ms_rgb[0, 0].tolist() == [round(v / EUROSAT_RGB_MAX_DN * 255) for v in (400, 300, 200)]
+    l2a = np.full((3, 4, 4), 3000)  # baseline 04.00: reflectance = 3000 * 1e-4 - 0.1 = 0.2
+    l2a_rgb = read_rgb(_geotiff(tmp_path / "l2a.tif", l2a, None, "uint16", (1e-4, -0.1)))
+    assert l2a_rgb[0, 0].tolist() == [round(2000 / EUROSAT_RGB_MAX_DN * 255)] * 3
     bright = np.full((3, 4, 4), 9000)
     assert read_rgb(_geotiff(tmp_path / "bright.tif", bright, None, "uint16")).max() == 255
 
