@@ -1,0 +1,311 @@
+"""Sentinel-2 readers, Urban Atlas import, patches and STAC fetch on tiny files in real formats."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import rasterio
+from rasterio.transform import from_origin
+from shapely.geometry import box
+from typer.testing import CliRunner
+
+from lulc_core.cli import app
+from lulc_core.data.patches import PatchDataset, build_patches, cloud_fraction
+from lulc_core.data.scene import SceneManifest
+from lulc_core.data.sentinel2 import import_cogs, import_safe, load_scene, write_scene
+from lulc_core.data.stac import fetch_sentinel2
+from lulc_core.data.urban_atlas import import_urban_atlas
+from lulc_core.errors import AOIError, DataNotFoundError, InvalidDataError
+from lulc_core.geo import AOI
+
+CRS = "EPSG:32631"
+LEFT, TOP = 448000.0, 5412000.0
+SIZE = 256  # 10 m pixels -> 4 x 4 patches of 64
+AOI_ALL = AOI("tiny", 2.28, 48.84, 2.33, 48.87)  # covers the whole tiny raster
+
+
+def _write(path: Path, data: np.ndarray, res: float, driver: str = "GTiff", **kw) -> Path:
+    profile = dict(driver=driver, width=data.shape[1], height=data.shape[0], count=1,
+                   dtype=data.dtype.name, crs=CRS, transform=from_origin(LEFT, TOP, res, res))
+    with rasterio.open(path, "w", **profile, **kw) as dst:
+        dst.write(data, 1)
+    return path
+
+
+def _bands(rng: np.random.Generator) -> dict[str, np.ndarray]:
+    return {b: rng.integers(1100, 3000, (SIZE, SIZE), dtype=np.uint16) for b in ("B02", "B03", "B04")}
+
+
+def _scl(cloud_pixels_in_patch0: int = 0) -> np.ndarray:
+    """SCL at 20 m (128 x 128): vegetation, with some cloud pixels in the first 64 px patch."""
+    scl = np.full((SIZE // 2, SIZE // 2), 4, np.uint8)
+    flat = scl[:32, :32].reshape(-1)  # 32 x 32 SCL px = one 64 x 64 patch at 10 m
+    flat[:cloud_pixels_in_patch0] = 9
+    scl[:32, :32] = flat.reshape(32, 32)
+    return scl
+
+
+@pytest.fixture
+def cog_folder(tmp_path: Path) -> Path:
+    rng = np.random.default_rng(0)
+    src = tmp_path / "cogs"
+    src.mkdir()
+    for band, data in _bands(rng).items():
+        _write(src / f"{band}.tif", data, 10.0, driver="COG")
+    _write(src / "SCL.tif", _scl(), 20.0, driver="COG")
+    return src
+
+
+@pytest.fixture
+def scene(tmp_path: Path, cog_folder: Path) -> Path:
+    out = tmp_path / "scenes" / "tiny"
+    import_cogs({b: cog_folder / f"{b}.tif" for b in ("B02", "B03", "B04", "SCL")}, out)
+    return out
+
+
+def _urban_atlas_gpkg(path: Path, codes=(11100, 31000), column: str = "code_2018") -> Path:
+    """Two polygons (left and right half of the tiny scene) in EPSG:3035."""
+    mid = LEFT + SIZE * 10 / 2
+    halves = [box(LEFT, TOP - SIZE * 10, mid, TOP), box(mid, TOP - SIZE * 10, LEFT + SIZE * 10, TOP)]
+    gdf = gpd.GeoDataFrame({column: list(codes)}, geometry=halves, crs=CRS).to_crs("EPSG:3035")
+    gdf.to_file(path, driver="GPKG", layer="ua")
+    return path
+
+
+def test_cog_scene_reflectance_offset_and_scl_resampling(scene: Path, cog_folder: Path) -> None:
+    s = load_scene(scene)
+    with rasterio.open(cog_folder / "B04.tif") as src:
+        dn = src.read(1).astype(np.float32)
+    np.testing.assert_allclose(s.image[0], dn * 1e-4 - 0.1, atol=1e-5)  # B04 first (RGB order)
+    assert s.scl.shape == (SIZE, SIZE) and set(np.unique(s.scl)) == {4}
+    assert s.crs == CRS and s.labels is None
+
+
+def test_safe_product_with_jp2_and_boa_offset(tmp_path: Path) -> None:
+    rng = np.random.default_rng(1)
+    safe = tmp_path / "S2A_MSIL2A_20230701T105031_N0509_R051_T31UDQ_20230701T170000.SAFE"
+    img = safe / "GRANULE" / "L2A_T31UDQ_A000001_20230701T105031" / "IMG_DATA"
+    (img / "R10m").mkdir(parents=True)
+    (img / "R20m").mkdir()
+    for band, data in _bands(rng).items():
+        _write(img / "R10m" / f"T31UDQ_20230701T105031_{band}_10m.jp2", data, 10.0,
+               driver="JP2OpenJPEG", QUALITY="100", REVERSIBLE="YES")
+    _write(img / "R20m" / "T31UDQ_20230701T105031_SCL_20m.jp2", _scl(), 20.0,
+           driver="JP2OpenJPEG", QUALITY="100", REVERSIBLE="YES")
+    (safe / "MTD_MSIL2A.xml").write_text(
+        "<root><QUANTIFICATION_VALUES_LIST><BOA_QUANTIFICATION_VALUE>10000"
+        "</BOA_QUANTIFICATION_VALUE></QUANTIFICATION_VALUES_LIST><BOA_ADD_OFFSET_VALUES_LIST>"
+        '<BOA_ADD_OFFSET band_id="0">-1000</BOA_ADD_OFFSET></BOA_ADD_OFFSET_VALUES_LIST></root>'
+    )
+    out = import_safe(safe, tmp_path / "scene", AOI("part", 2.29, 48.85, 2.305, 48.862))
+    s = load_scene(out)
+    assert 0 < s.image.shape[1] < SIZE  # clipped to the AOI
+    assert np.nanmin(s.image) >= 0.0 - 1e-6 and np.nanmax(s.image) < 0.2  # (DN - 1000) / 10000
+    assert json.loads((out / "manifest.json").read_text())["items"][0]["processing_baseline"] == "0509"
+
+
+def test_missing_scl_and_outside_aoi(tmp_path: Path, cog_folder: Path, scene: Path) -> None:
+    manifest = SceneManifest(name="x", bounds_wgs84=(0, 0, 1, 1), crs="", bands=[],
+                             synthetic=False, source="cog")
+    with pytest.raises(DataNotFoundError, match="SCL"):
+        write_scene({"B02": cog_folder / "B02.tif"}, tmp_path / "x", None, manifest)
+    assert not (tmp_path / "x").exists()  # nothing half-written
+    with pytest.raises(AOIError, match="does not overlap"):
+        load_scene(scene, AOI("far", 30.0, 10.0, 30.1, 10.1))
+
+
+def test_corrupted_raster_is_a_clean_error(scene: Path) -> None:
+    (scene / "B03.tif").write_bytes(b"not a tiff")
+    with pytest.raises(InvalidDataError, match="cannot read raster"):
+        load_scene(scene)
+
+
+def test_urban_atlas_gpkg_zip_and_2021_codes(tmp_path: Path, scene: Path) -> None:
+    gpkg = _urban_atlas_gpkg(tmp_path / "ua.gpkg", codes=(11100, 14120), column="code_2021")
+    zpath = tmp_path / "FR999L1_TINY_UA2021.zip"
+    with zipfile.ZipFile(zpath, "w") as zf:
+        zf.write(gpkg, "FR999L1_TINY_UA2021/Data/ua.gpkg")
+    result = import_urban_atlas(zpath, scene)
+    assert result["coverage"] == pytest.approx(1.0)
+    labels = load_scene(scene).labels
+    assert set(np.unique(labels[:, : SIZE // 2 - 1])) == {1}  # 11100 -> index 1
+    assert set(np.unique(labels[:, SIZE // 2 + 1 :])) == {16}  # 14120 -> 14100 -> index 16
+
+
+def test_urban_atlas_bad_inputs(tmp_path: Path, scene: Path) -> None:
+    with pytest.raises(InvalidDataError, match="99999"):
+        import_urban_atlas(_urban_atlas_gpkg(tmp_path / "a.gpkg", codes=(11100, 99999)), scene)
+    with pytest.raises(InvalidDataError, match="no code_2018"):
+        import_urban_atlas(_urban_atlas_gpkg(tmp_path / "b.gpkg", column="klass"), scene)
+    (tmp_path / "bad.zip").write_bytes(b"PK\x03\x04 broken")
+    with pytest.raises(InvalidDataError, match="zip"):
+        import_urban_atlas(tmp_path / "bad.zip", scene)
+
+
+def test_invalid_geometry_is_repaired(tmp_path: Path, scene: Path) -> None:
+    from shapely.geometry import Polygon
+
+    x0, y0, x1, y1 = LEFT, TOP - SIZE * 10, LEFT + SIZE * 10, TOP
+    bowtie = Polygon([(x0, y0), (x1, y1), (x1, y0), (x0, y1)])  # self-intersecting
+    gdf = gpd.GeoDataFrame({"code_2018": [31000]}, geometry=[bowtie], crs=CRS).to_crs("EPSG:3035")
+    gdf.to_file(tmp_path / "bow.gpkg", driver="GPKG")
+    assert import_urban_atlas(tmp_path / "bow.gpkg", scene)["coverage"] > 0.3
+
+
+@pytest.mark.parametrize(("cloud_px", "kept"), [(int(0.15 * 32 * 32), True), (int(0.16 * 32 * 32) + 1, False)])
+def test_cloud_threshold_15_percent_kept_16_dropped(
+    tmp_path: Path, cog_folder: Path, cloud_px: int, kept: bool
+) -> None:
+    _write(cog_folder / "SCL.tif", _scl(cloud_px), 20.0, driver="COG")
+    scene = import_cogs({b: cog_folder / f"{b}.tif" for b in ("B02", "B03", "B04", "SCL")},
+                        tmp_path / "s")
+    import_urban_atlas(_urban_atlas_gpkg(tmp_path / "ua.gpkg"), scene)
+    frac = cloud_fraction(load_scene(scene).scl[:64, :64][None, None])[0, 0]
+    assert frac == pytest.approx(cloud_px / 1024)
+    summary = build_patches(scene, tmp_path / "p", split="random")
+    assert summary.kept == (16 if kept else 15) and summary.dropped_cloud == (0 if kept else 1)
+
+
+def test_patches_nan_split_stats_and_dataset(tmp_path: Path, scene: Path) -> None:
+    import_urban_atlas(_urban_atlas_gpkg(tmp_path / "ua.gpkg"), scene)
+    with rasterio.open(scene / "B02.tif", "r+", IGNORE_COG_LAYOUT_BREAK="YES") as dst:  # 1 nodata px
+        dst.write(np.zeros((1, 1), np.uint16), 1, window=((200, 201), (200, 201)))
+    summary = build_patches(scene, tmp_path / "p", split="spatial", test_fraction=0.25)
+    assert summary.dropped_nan == 1 and summary.kept == 15
+    assert summary.train + summary.test == 15 and summary.test > 0
+    ds = PatchDataset(tmp_path / "p", "train")
+    sample = ds[0]
+    assert sample["image"].dtype.is_floating_point and tuple(sample["image"].shape) == (3, 64, 64)
+    assert sample["mask"].dtype == __import__("torch").int64
+    stats = json.loads((tmp_path / "p" / "stats.json").read_text())
+    train = np.stack([ds.images[k].astype(np.float32) for k in ds.indices])
+    np.testing.assert_allclose(stats["mean"], train.mean(axis=(0, 2, 3)), rtol=1e-3)
+
+
+def test_all_cloudy_is_a_one_line_error(tmp_path: Path, cog_folder: Path) -> None:
+    _write(cog_folder / "SCL.tif", np.full((SIZE // 2, SIZE // 2), 8, np.uint8), 20.0)
+    scene = import_cogs({b: cog_folder / f"{b}.tif" for b in ("B02", "B03", "B04", "SCL")},
+                        tmp_path / "s")
+    import_urban_atlas(_urban_atlas_gpkg(tmp_path / "ua.gpkg"), scene)
+    with pytest.raises(InvalidDataError, match="0 patches left: 16 dropped for cloud, 0 for NaN"):
+        build_patches(scene, tmp_path / "p")
+    assert not (tmp_path / "p").exists()
+
+
+class _RangeHandler(SimpleHTTPRequestHandler):
+    """Static files with HTTP Range support (GDAL's /vsicurl/ reads COGs by ranges)."""
+
+    def log_message(self, *args) -> None:  # keep test output clean
+        pass
+
+    def send_head(self):
+        rng = self.headers.get("Range")
+        path = Path(self.translate_path(self.path))
+        if not rng or not path.is_file():
+            return super().send_head()
+        data = path.read_bytes()
+        start, _, end = rng.removeprefix("bytes=").partition("-")
+        start, end = int(start), min(int(end or len(data) - 1), len(data) - 1)
+        self.send_response(206)
+        self.send_header("Content-Range", f"bytes {start}-{end}/{len(data)}")
+        self.send_header("Content-Length", str(end - start + 1))
+        self.send_header("Accept-Ranges", "bytes")
+        self.end_headers()
+        import io
+
+        return io.BytesIO(data[start : end + 1])
+
+
+class _StacHandler(_RangeHandler):
+    def do_POST(self) -> None:  # /search: the prepared ItemCollection
+        body = (Path(self.directory) / "search.json").read_bytes()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/geo+json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+def _serve(root: str, port_queue) -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(_StacHandler, directory=root))
+    port_queue.put(server.server_address[1])
+    server.serve_forever()
+
+
+def _stac_server(root: Path):
+    """Serve ``root`` from another process: GDAL holds the GIL while it reads over HTTP, so a
+    server thread in this process would deadlock."""
+    import multiprocessing as mp
+
+    ctx = mp.get_context("spawn")
+    queue = ctx.Queue()
+    proc = ctx.Process(target=_serve, args=(str(root), queue), daemon=True)
+    proc.start()
+    return proc, queue.get(timeout=30)
+
+
+def test_stac_fetch_against_local_earth_search(tmp_path: Path, cog_folder: Path) -> None:
+    root = tmp_path / "stac"
+    root.mkdir()
+    server, port = _stac_server(root)
+    base = f"http://127.0.0.1:{port}"
+    for f in cog_folder.iterdir():
+        (root / f.name).write_bytes(f.read_bytes())
+    link = {"rel": "self", "href": base}
+    (root / "index.html").write_text("")
+    landing = {"type": "Catalog", "id": "earth-search-aws", "stac_version": "1.0.0",
+               "description": "local", "conformsTo": [
+                   "https://api.stacspec.org/v1.0.0/core",
+                   "https://api.stacspec.org/v1.0.0/item-search"],
+               "links": [link, {"rel": "search", "href": f"{base}/search", "method": "POST",
+                                "type": "application/geo+json"}]}
+    (root / "landing.json").write_text(json.dumps(landing))
+
+    def item(iid: str, cloud: float) -> dict:
+        band = {"offset": -0.1, "scale": 0.0001, "nodata": 0, "data_type": "uint16"}
+        assets = {key: {"href": f"{base}/{name}.tif", "type": "image/tiff; profile=cloud-optimized",
+                        "raster:bands": [band]}
+                  for key, name in (("red", "B04"), ("green", "B03"), ("blue", "B02"), ("scl", "SCL"))}
+        return {"type": "Feature", "stac_version": "1.0.0", "id": iid, "collection": "sentinel-2-l2a",
+                "bbox": list(AOI_ALL.bounds), "geometry": json.loads(json.dumps(
+                    box(*AOI_ALL.bounds).__geo_interface__)),
+                "properties": {"datetime": "2023-07-01T10:56:00Z", "eo:cloud_cover": cloud,
+                               "grid:code": "MGRS-31UDQ", "proj:epsg": 32631},
+                "assets": assets, "links": []}
+
+    (root / "search.json").write_text(json.dumps({"type": "FeatureCollection", "features": [
+        item("S2A_31UDQ_20230701_0_L2A", 3.0), item("S2B_31UDQ_20230706_0_L2A", 55.0)]}))
+    # pystac-client opens the landing page with GET on the root URL
+    (root / "index.html").write_text(json.dumps(landing))
+    try:
+        manifest = fetch_sentinel2(AOI_ALL, tmp_path / "scene", "2023-06-01", "2023-08-01",
+                                   max_cloud=20, stac_url=f"{base}/index.html", progress=False)
+    finally:
+        server.kill()
+    assert [i["id"] for i in manifest.items] == ["S2A_31UDQ_20230701_0_L2A"]
+    s = load_scene(tmp_path / "scene")
+    assert s.image.shape[0] == 3 and np.nanmax(s.image) < 0.2 and s.scl.max() == 4
+
+
+def test_cli_bad_inputs_exit_2(isolated_dirs: dict[str, Path]) -> None:
+    runner = CliRunner()
+    for args in (["prepare", "--city", "nowhere"], ["fetch", "sentinel2", "--city", "atlantis"],
+                 ["import", "urban-atlas", "missing.zip", "--scene", "paris"],
+                 ["prepare", "--city", "../etc"]):
+        result = runner.invoke(app, args)
+        assert result.exit_code != 0
+    from lulc_core.cli import main  # the console entry turns LulcError into exit code 2
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-m", "lulc_core", "prepare", "--city", "nowhere"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
+    assert main is not None
