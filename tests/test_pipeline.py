@@ -177,7 +177,13 @@ def test_patches_nan_split_stats_and_dataset(tmp_path: Path, scene: Path) -> Non
     import_urban_atlas(_urban_atlas_gpkg(tmp_path / "ua.gpkg"), scene)
     with rasterio.open(scene / "B02.tif", "r+", IGNORE_COG_LAYOUT_BREAK="YES") as dst:  # 1 nodata px
         dst.write(np.zeros((1, 1), np.uint16), 1, window=((200, 201), (200, 201)))
-    summary = build_patches(scene, tmp_path / "p", split="spatial", test_fraction=0.25)
+    summary = build_patches(scene, tmp_path / "p", split="spatial", test_fraction=0.25, block=2)
+    positions = PatchDataset(tmp_path / "p", "all").positions
+    splits = [p["split"] for p in json.loads((tmp_path / "p" / "patches.json").read_text())["patches"]]
+    blocks = {}
+    for (r, c), split in zip(positions, splits):  # a 2x2 block never straddles the split
+        blocks.setdefault((r // 2, c // 2), set()).add(split)
+    assert all(len(v) == 1 for v in blocks.values())
     assert summary.dropped_nan == 1 and summary.kept == 15
     assert summary.train + summary.test == 15 and summary.test > 0
     ds = PatchDataset(tmp_path / "p", "train")

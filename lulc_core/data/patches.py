@@ -54,12 +54,13 @@ def cloud_fraction(scl_blocks: np.ndarray) -> np.ndarray:
 
 
 def assign_split(
-    rows: np.ndarray, cols: np.ndarray, method: str, test_fraction: float, seed: int
+    rows: np.ndarray, cols: np.ndarray, method: str, test_fraction: float, seed: int,
+    block: int = SPATIAL_BLOCK,
 ) -> np.ndarray:
     """``"train"``/``"test"`` per patch.
 
     ``random``: the study's 80/20 over patches. ``spatial``: whole blocks of
-    SPATIAL_BLOCK x SPATIAL_BLOCK patches go to test, so test patches are not the neighbours of
+    ``block`` x ``block`` patches go to test, so test patches are not the neighbours of
     training patches (neighbouring patches share fields and buildings, which inflates scores).
     """
     rng = np.random.default_rng(seed)
@@ -68,11 +69,16 @@ def assign_split(
         test = np.zeros(n, bool)
         test[rng.permutation(n)[: int(round(n * test_fraction))]] = True
     elif method == "spatial":
-        block = (rows // SPATIAL_BLOCK) * 100_000 + cols // SPATIAL_BLOCK
-        ids, counts = np.unique(block, return_counts=True)
+        cell = (rows // block) * 100_000 + cols // block
+        ids, counts = np.unique(cell, return_counts=True)
+        if len(ids) < 2:
+            raise InvalidDataError(
+                f"the scene fits in one {block}x{block}-patch block, too small for a spatial "
+                "split: use --split random or a larger area"
+            )
         order = rng.permutation(len(ids))
         chosen = order[: int(np.searchsorted(np.cumsum(counts[order]), n * test_fraction) + 1)]
-        test = np.isin(block, ids[chosen])
+        test = np.isin(cell, ids[chosen])
     else:
         raise InvalidDataError(f"unknown split {method!r}: use 'spatial' or 'random'")
     return np.where(test, "test", "train")
@@ -87,6 +93,7 @@ def build_patches(
     seed: int = 0,
     test_fraction: float = 0.2,
     bands: tuple[str, ...] = RGB_BANDS,
+    block: int = SPATIAL_BLOCK,
 ) -> PatchSummary:
     """Cut, filter, split and store patches of a scene that has Urban Atlas labels.
 
@@ -116,7 +123,7 @@ def build_patches(
             "NaN: pick a less cloudy scene (lulc fetch sentinel2 --max-cloud) or raise --max-cloud"
         )
     rows, cols = np.nonzero(keep)
-    splits = assign_split(rows, cols, split, test_fraction, seed)
+    splits = assign_split(rows, cols, split, test_fraction, seed, block)
     images = img[rows, cols].astype(np.float16)
     masks = _blocks(scene.labels, size)[rows, cols]
     train = images[splits == "train"].astype(np.float32)
@@ -135,7 +142,7 @@ def build_patches(
     }
     index = {
         "split_method": split, "seed": seed, "test_fraction": test_fraction,
-        "block_patches": SPATIAL_BLOCK if split == "spatial" else None,
+        "block_patches": block if split == "spatial" else None,
         "patches": [{"row": int(r), "col": int(c), "split": str(s)}
                     for r, c, s in zip(rows, cols, splits)],
     }
