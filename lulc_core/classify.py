@@ -426,7 +426,9 @@ def evaluate_folder(
     if missing:
         notes.append(f"no images for {missing}: reported as absent")
     trained_on = _training_files(model_folder)
-    train_root = Path(card.data.get("root") or eurosat_dir())
+    # The card's root is where it was trained (maybe another machine); else our copy.
+    roots = [Path(r) for r in (card.data.get("root"), eurosat_dir()) if r]
+    train_root = next((r for r in roots if r.is_dir()), roots[-1])
     items = [
         (path, names.index(cls))
         for cls, paths in files.items()
