@@ -173,17 +173,9 @@ def load_classifier(model: Model) -> tuple[torch.nn.Module, ModelCard]:
     return module.eval(), card
 
 
-def _use_bf16(bf16: bool | None) -> bool:
-    """bf16 autocast when asked, or by default when the CPU has native bf16 (AMX/AVX512-BF16),
-    where it is several times faster; on other CPUs it is emulated and slower."""
-    if bf16 is not None:
-        return bf16
-    mkldnn = torch.backends.mkldnn
-    return bool(mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported())
-
-
 def _forward(module: torch.nn.Module, batch: torch.Tensor, bf16: bool) -> torch.Tensor:
-    """Class probabilities (N, K) in float32 for a normalised batch (N, 3, S, S)."""
+    """Class probabilities (N, K) in float32 for a normalised batch (N, 3, S, S); ``bf16``
+    runs the network under bf16 autocast (faster where the CPU has native bf16)."""
     with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
         logits = module(batch.contiguous(memory_format=torch.channels_last))
     return torch.softmax(logits.float(), dim=1)
@@ -203,7 +195,7 @@ def predict_images(
     inputs: Sequence[ImageInput],
     top_k: int = 3,
     batch_size: int = 64,
-    bf16: bool | None = None,
+    bf16: bool = False,
 ) -> list[ImagePrediction]:
     """Classify images; see :func:`classify_images` for the plain result."""
     module, card = load_classifier(model)
@@ -212,12 +204,11 @@ def predict_images(
     top_k = min(top_k, card.num_classes)
     transform = eval_transform(card)
     names = [c.name for c in sorted(card.classes, key=lambda c: c.index)]
-    use_bf16 = _use_bf16(bf16)
     results: list[ImagePrediction] = []
     for start in range(0, len(inputs), batch_size):
         chunk = inputs[start : start + batch_size]
         images = [read_rgb(x) for x in chunk]
-        probs = _forward(module, torch.stack([transform(img) for img in images]), use_bf16)
+        probs = _forward(module, torch.stack([transform(img) for img in images]), bf16)
         values, indexes = probs.topk(top_k, dim=1)
         for source, img, vals, idxs in zip(chunk, images, values, indexes, strict=True):
             h, w = img.shape[:2]
@@ -380,7 +371,7 @@ def evaluate_folder(
     folder: Path,
     batch_size: int = 128,
     num_workers: int | None = None,
-    bf16: bool | None = None,
+    bf16: bool = False,
     model_folder: Path | None = None,
     progress: bool = False,
 ) -> EvaluationResult:
@@ -398,7 +389,8 @@ def evaluate_folder(
         num_workers: DataLoader processes decoding images (0 = in this process; None = 2 on
             machines with 8+ cores, else 0: decoding a 64x64 JPEG is cheap, and on 2 cores
             worker processes only steal time from the network, 1.3-1.7x slower measured).
-        bf16: bf16 autocast (None = when the CPU supports it natively).
+        bf16: bf16 autocast: about 2x faster on CPUs with native bf16, but it flipped 1 of
+            2,615 predictions in bench/evaluate_speed.py, so exact fp32 is the default.
         model_folder: where ``split.json`` lives when ``model`` is a loaded pair.
         progress: show a tqdm bar.
 
@@ -451,13 +443,12 @@ def evaluate_folder(
         num_workers=_workers(num_workers) if len(items) > batch_size else 0,
         collate_fn=_collate,
     )
-    use_bf16 = _use_bf16(bf16)
     confusion = ConfusionAccumulator(len(names))
     start = time.perf_counter()
     for images, labels, errors in tqdm(loader, desc="evaluate", unit="batch", disable=not progress):
         if bad := next((e for e in errors if e), None):
             raise InvalidDataError(bad)
-        confusion.update(_forward(module, torch.stack(images), use_bf16).argmax(dim=1), labels)
+        confusion.update(_forward(module, torch.stack(images), bf16).argmax(dim=1), labels)
     seconds = time.perf_counter() - start
     return EvaluationResult(
         card.name, str(folder), confusion.report(names), len(items), seconds, notes
