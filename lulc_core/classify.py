@@ -24,6 +24,7 @@ from PIL import Image, UnidentifiedImageError
 
 from lulc_core.artifacts import ModelCard
 from lulc_core.config import eurosat_dir
+from lulc_core.data.eurosat import IMAGE_SUFFIXES
 from lulc_core.data.scene import RGB_BANDS
 from lulc_core.errors import DataNotFoundError, InvalidDataError, ModelMismatchError
 from lulc_core.metrics import ConfusionAccumulator, MetricsReport
@@ -34,7 +35,6 @@ from lulc_core.metrics import ConfusionAccumulator, MetricsReport
 EUROSAT_RGB_MAX_DN = 2750.0
 # EuroSAT-MS GeoTIFFs hold 13 bands B01..B12 with B8A after B08: B04, B03, B02 are 3, 2, 1.
 EUROSAT_MS_RGB_INDEXES = (3, 2, 1)
-IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".tif", ".tiff"})
 GEOTIFF_SUFFIXES = frozenset({".tif", ".tiff"})
 
 ImageInput = str | Path | Image.Image | np.ndarray

@@ -22,9 +22,10 @@ from tqdm import tqdm
 from lulc_core.artifacts import atomic_dir, atomic_path, atomic_write_json
 from lulc_core.classes import EUROSAT_CLASSES
 from lulc_core.config import eurosat_dir
+from lulc_core.data.eurosat import EuroSAT
 from lulc_core.errors import DownloadError, InvalidDataError
 
-EUROSAT_URL = "https://zenodo.org/records/7711810/files/EuroSAT_RGB.zip?download=1"
+EUROSAT_URL = EuroSAT.url
 FETCHED_FILE = ".fetched.json"
 _CHUNK = 1 << 20
 
