@@ -335,7 +335,9 @@ def _seen_in_training(path: Path, relative: str, trained_on: set[str], train_roo
     if not train_root.is_dir():
         return True
     twin = train_root / relative
-    return twin.is_file() and filecmp.cmp(path, twin, shallow=False)
+    return twin.is_file() and (
+        path.resolve() == twin.resolve() or filecmp.cmp(path, twin, shallow=False)
+    )
 
 
 class _FolderDataset(torch.utils.data.Dataset):
