@@ -1,5 +1,60 @@
-"""CLI commands for segmenter (registered on the app in cli/__init__.py)."""
+"""CLI: ``lulc train segmenter``, ``lulc cross-city`` and ``lulc predict``."""
 
 from __future__ import annotations
 
-from lulc_core.cli import app, fetch_app, import_app, train_app  # noqa: F401
+from pathlib import Path
+
+import typer
+
+from lulc_core.cli import app, train_app
+
+
+@train_app.command("segmenter")
+def train_segmenter(
+    city: str = typer.Option(..., help="patch store to train on (lulc prepare --city ...)"),
+    name: str = typer.Option(None, help="model folder name (default unet-<city>)"),
+    encoder: str = typer.Option("efficientnet-b0", help="efficientnet-b0 or tf_efficientnet_lite0"),
+    encoder_weights: str = typer.Option("eurosat", help="none, imagenet, eurosat or lite0-imagenet"),
+    eurosat_model: str = typer.Option(None, help="EuroSAT classifier folder for --encoder-weights eurosat"),
+    epochs: int = typer.Option(15),
+    batch_size: int = typer.Option(64),
+    lr: float = typer.Option(2e-3),
+    class_weights: bool = typer.Option(False, help="class-balanced loss weights"),
+    ignore_background: bool = typer.Option(False, help="background does not count in the loss"),
+    patience: int = typer.Option(5, help="early stopping patience on test mIoU"),
+    device: str = typer.Option("auto"),
+    limit: int = typer.Option(None, help="smoke runs: training patches to use"),
+    resume: bool = typer.Option(True, help="continue an interrupted run of the same name"),
+) -> None:
+    """Train a U-Net (EfficientNet encoder) on a city's patches and save it with its card."""
+    import shutil
+
+    from lulc_core.config import artifacts_dir, safe_name
+    from lulc_core.segmentation import SegmenterTrainConfig, train_segmenter as run
+
+    config = SegmenterTrainConfig(
+        city=city, name=name, encoder=encoder, encoder_weights=encoder_weights,
+        eurosat_model=eurosat_model, epochs=epochs, batch_size=batch_size, lr=lr,
+        class_weights=class_weights, ignore_background=ignore_background, patience=patience,
+        device=device, limit=limit,
+    )
+    run_dir = artifacts_dir() / "runs" / safe_name(config.name or f"unet-{city}", "model name")
+    if not resume and run_dir.exists():
+        shutil.rmtree(run_dir)
+    card = run(config)
+    m = card.metrics
+    typer.echo(f"{card.name}: test mIoU {m['miou']:.4f}, pixel accuracy {m['pixel_accuracy']:.4f} "
+               f"(best epoch {m['best_epoch']}, {card.training_seconds:.0f} s)")
+
+
+@app.command("cross-city")
+def cross_city(
+    models: list[str] = typer.Option(["unet-paris", "unet-ankara"], "--model"),
+    cities: list[str] = typer.Option(["paris", "ankara"], "--city"),
+) -> None:
+    """Score every segmenter on every city's test split (the transfer matrix)."""
+    from lulc_core.segmentation import cross_city as run
+
+    for model, row in run(models, cities).items():
+        cells = "  ".join(f"{c}: mIoU {v['miou']:.3f} acc {v['pixel_accuracy']:.3f}" for c, v in row.items())
+        typer.echo(f"{model}  {cells}")
