@@ -58,3 +58,25 @@ def cross_city(
     for model, row in run(models, cities).items():
         cells = "  ".join(f"{c}: mIoU {v['miou']:.3f} acc {v['pixel_accuracy']:.3f}" for c, v in row.items())
         typer.echo(f"{model}  {cells}")
+
+
+@app.command("predict")
+def predict(
+    model: str = typer.Option("unet-paris", help="segmenter name or folder"),
+    scene: str = typer.Option(..., help="scene folder name (e.g. paris) or path"),
+    out: Path = typer.Option(..., help="output Cloud-Optimized GeoTIFF"),
+    aoi: str = typer.Option(None, help="W,S,E,N in degrees (default: the whole scene)"),
+    confidence: bool = typer.Option(False, help="add a confidence band (max softmax, %)"),
+    vector: bool = typer.Option(False, help="also write a GeoPackage of the prediction"),
+    max_km2: float = typer.Option(50_000, help="refuse larger areas"),
+) -> None:
+    """Map a scene with a segmenter: blended sliding windows -> COG + per-class areas CSV."""
+    from lulc_core.data.scene import scene_dir
+    from lulc_core.geo import parse_bbox
+    from lulc_core.predict import predict_scene
+
+    folder = Path(scene) if Path(scene).is_dir() else scene_dir(scene)
+    s = predict_scene(model, folder, out, parse_bbox(aoi) if aoi else None, confidence=confidence,
+                      vector=vector, max_km2=max_km2)
+    typer.echo(f"wrote {s.out} ({s.width}x{s.height} px, {s.km2:.0f} km2 in {s.seconds:.1f} s = "
+               f"{s.km2_per_second:.1f} km2/s); areas in {s.area_csv}")

@@ -1,0 +1,350 @@
+"""Map a scene (or an area of it) with a segmenter: blended sliding windows -> COG + areas.
+
+A U-Net is fully convolutional, so we run it on large tiles (512 px) rather than 64 px patches,
+overlapping by ``overlap`` px and blending the softmax of overlapping tiles with a raised-cosine
+weight, so no seams show. A whole scene is processed in horizontal strips (read with a margin of
+context above and below, the margin cropped after prediction), so memory depends on the
+scene's width, not its area. Pixels without data in any band are written as nodata (255).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from lulc_core.artifacts import ModelCard, atomic_write_text
+from lulc_core.classes import NODATA_INDEX
+from lulc_core.errors import AOIError, ModelMismatchError
+from lulc_core.geo import AOI
+
+PIXEL_KM2 = 1e-4  # one 10 m pixel
+
+
+@dataclass
+class AreaPrediction:
+    """Prediction for an area held in memory (what the dashboard shows).
+
+    Attributes:
+        rgb: uint8 (H, W, 3) true-colour quick-look of the input.
+        truth: uint8 (H, W) Urban Atlas index, or None if the scene has no labels.
+        prediction: uint8 (H, W) predicted index, 255 = no data.
+        confidence: float32 (H, W) max softmax probability (NaN = no data).
+        crs, transform: grid of the arrays.
+        bounds_wgs84: (W, S, E, N) of the area.
+        area_table: per-class km2 and % for truth and prediction.
+        seconds: inference time.
+    """
+
+    rgb: np.ndarray
+    truth: np.ndarray | None
+    prediction: np.ndarray
+    confidence: np.ndarray
+    crs: str
+    transform: object
+    bounds_wgs84: tuple[float, float, float, float]
+    area_table: pd.DataFrame
+    seconds: float
+
+    def to_geotiff_bytes(self, card: ModelCard) -> bytes:
+        """The prediction (+ confidence band) as COG bytes, for download buttons."""
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as d:
+            path = Path(d) / "prediction.tif"
+            _write_prediction(path, self.prediction, self.confidence, self.crs, self.transform, card)
+            return path.read_bytes()
+
+
+def _cosine_window(size: int) -> np.ndarray:
+    w = np.sin(np.linspace(0, np.pi, size + 2)[1:-1]) ** 2
+    return (np.outer(w, w) + 1e-3).astype(np.float32)
+
+
+def normalise(card: ModelCard, reflectance: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(normalised float32 (C, H, W) with NaN -> 0, bool (H, W) nodata mask)."""
+    mean = np.asarray(card.normalization["mean"], np.float32)[:, None, None]
+    std = np.asarray(card.normalization["std"], np.float32)[:, None, None]
+    nodata = np.isnan(reflectance).any(axis=0)
+    x = (np.nan_to_num(reflectance, nan=0.0) - mean) / std
+    x[:, nodata] = 0.0
+    return x.astype(np.float32), nodata
+
+
+def predict_array(
+    module: torch.nn.Module, card: ModelCard, reflectance: np.ndarray, tile: int = 512,
+    overlap: int = 64, batch_size: int = 4, bf16: bool | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Blended sliding-window prediction of an in-memory reflectance array.
+
+    Args:
+        module: segmenter in eval mode.
+        card: its model card (normalisation, classes).
+        reflectance: float32 (C, H, W), NaN = no data.
+        tile: window side (multiple of 32).
+        overlap: overlap between neighbouring windows in pixels.
+        batch_size: windows per forward pass.
+        bf16: autocast in bf16 (default: when the CPU supports it).
+
+    Returns:
+        (uint8 (H, W) class index with 255 for no data, float32 (H, W) confidence).
+    """
+    from lulc_core.train import autocast, bf16_supported
+
+    device = next(module.parameters()).device
+    bf16 = bf16_supported(device) if bf16 is None else bf16
+    x, nodata = normalise(card, reflectance)
+    c, h, w = x.shape
+    th, tw = min(tile, _ceil32(h)), min(tile, _ceil32(w))
+    pad_h, pad_w = max(th - h, 0), max(tw - w, 0)
+    if pad_h or pad_w:
+        x = np.pad(x, ((0, 0), (0, pad_h), (0, pad_w)), mode="reflect" if min(h, w) > 1 else "edge")
+    H, W = x.shape[1:]
+    stride_h, stride_w = max(th - overlap, 1), max(tw - overlap, 1)
+    ys = sorted({*range(0, H - th + 1, stride_h), H - th})
+    xs = sorted({*range(0, W - tw + 1, stride_w), W - tw})
+    weight = _cosine_window(th)[:, :tw] if th == tw else np.outer(
+        np.sin(np.linspace(0, np.pi, th + 2)[1:-1]) ** 2 + 1e-3,
+        np.sin(np.linspace(0, np.pi, tw + 2)[1:-1]) ** 2 + 1e-3).astype(np.float32)
+    probs = np.zeros((card.num_classes, H, W), np.float32)
+    wsum = np.zeros((H, W), np.float32)
+    windows = [(y, xx) for y in ys for xx in xs]
+    wt = torch.from_numpy(weight)
+    with torch.inference_mode():
+        for i in range(0, len(windows), batch_size):
+            chunk = windows[i : i + batch_size]
+            batch = torch.from_numpy(np.stack([x[:, y : y + th, xx : xx + tw] for y, xx in chunk]))
+            batch = batch.to(device).contiguous(memory_format=torch.channels_last)
+            with autocast(device, bf16):
+                logits = module(batch)
+            p = (torch.softmax(logits.float(), dim=1).cpu() * wt).numpy()
+            for (y, xx), pi in zip(chunk, p):
+                probs[:, y : y + th, xx : xx + tw] += pi
+                wsum[y : y + th, xx : xx + tw] += weight
+    probs = probs[:, :h, :w] / wsum[None, :h, :w]
+    classes = probs.argmax(axis=0).astype(np.uint8)
+    confidence = probs.max(axis=0)
+    classes[nodata] = NODATA_INDEX
+    confidence[nodata] = np.nan
+    return classes, confidence
+
+
+def _ceil32(n: int) -> int:
+    return int(np.ceil(n / 32) * 32)
+
+
+def _check_model(card: ModelCard, scene_bands: list[str]) -> None:
+    if card.task != "segmentation":
+        raise ModelMismatchError(
+            f"model {card.name!r} is a {card.task} model: pass a segmenter (e.g. unet-paris)"
+        )
+    missing = [b for b in card.bands if b not in scene_bands]
+    if missing:
+        raise ModelMismatchError(
+            f"model {card.name!r} needs bands {card.bands} but the scene lacks {missing}: "
+            "fetch those bands or use a model trained on the scene's bands"
+        )
+
+
+def area_table(card: ModelCard, prediction: np.ndarray, truth: np.ndarray | None = None) -> pd.DataFrame:
+    """Per-class area (km2 and % of the mapped area) of prediction and truth."""
+    k = card.num_classes
+    pred_counts = np.bincount(prediction[prediction != NODATA_INDEX].ravel(), minlength=k)[:k]
+    rows = {"class": [c.name for c in card.classes], "code": [c.code for c in card.classes],
+            "color": [c.color for c in card.classes],
+            "predicted_km2": pred_counts * PIXEL_KM2,
+            "predicted_pct": 100 * pred_counts / max(pred_counts.sum(), 1)}
+    if truth is not None:
+        valid = prediction != NODATA_INDEX
+        t_counts = np.bincount(truth[valid].ravel(), minlength=k)[:k]
+        rows["truth_km2"] = t_counts * PIXEL_KM2
+        rows["truth_pct"] = 100 * t_counts / max(t_counts.sum(), 1)
+    return pd.DataFrame(rows)
+
+
+def _colormap(card: ModelCard) -> dict[int, tuple[int, int, int, int]]:
+    cmap = {i: (0, 0, 0, 0) for i in range(256)}
+    for c in card.classes:
+        h = (c.color or "#000000").lstrip("#")
+        cmap[c.index] = (int(h[0:2], 16), int(h[2:4], 16), int(h[4:6], 16), 255)
+    return cmap
+
+
+def _write_prediction(path, classes, confidence, crs, transform, card: ModelCard) -> None:
+    """Write a COG (band 1 classes with colour table; band 2 confidence 0-100 if given)."""
+    import rasterio
+    from rasterio.shutil import copy as rio_copy
+
+    count = 1 if confidence is None else 2
+    tmp = f"{path}.gtiff.tmp"
+    with rasterio.open(tmp, "w", driver="GTiff", width=classes.shape[1], height=classes.shape[0],
+                       count=count, dtype="uint8", crs=crs, transform=transform,
+                       nodata=NODATA_INDEX, tiled=True, blockxsize=512, blockysize=512) as dst:
+        dst.write(classes, 1)
+        dst.write_colormap(1, _colormap(card))
+        dst.set_band_description(1, "urban_atlas_index")
+        if confidence is not None:
+            dst.write(np.where(np.isnan(confidence), NODATA_INDEX,
+                               np.round(confidence * 100)).astype(np.uint8), 2)
+            dst.set_band_description(2, "confidence_pct")
+        dst.update_tags(MODEL=card.name, SYNTHETIC_TRAINING="yes" if card.synthetic else "no")
+    rio_copy(tmp, str(path), driver="COG", compress="deflate", overview_resampling="nearest")
+    os.remove(tmp)
+
+
+@dataclass
+class PredictionSummary:
+    """Result of :func:`predict_scene`."""
+
+    out: Path
+    width: int
+    height: int
+    km2: float
+    seconds: float
+    area_csv: Path | None
+    vector: Path | None
+
+    @property
+    def km2_per_second(self) -> float:
+        return self.km2 / self.seconds if self.seconds else float("nan")
+
+
+def predict_scene(
+    model, scene_folder: Path, out_path: Path, aoi: AOI | None = None, confidence: bool = False,
+    area_csv: bool = True, vector: bool = False, strip: int = 1024, margin: int = 64,
+    tile: int = 512, overlap: int = 64, batch_size: int = 4, max_km2: float | None = None,
+) -> PredictionSummary:
+    """Map a scene folder (or its AOI) to a Cloud-Optimized GeoTIFF.
+
+    Args:
+        model: model name/folder, or a loaded ``(module, card)``.
+        scene_folder: scene folder (see :mod:`lulc_core.data.scene`).
+        out_path: COG to write (atomically); ``<out>.csv`` gets the per-class areas.
+        aoi: optional WGS84 area.
+        confidence: add a second band with the max softmax probability (percent).
+        area_csv: write per-class km2 / % next to the COG.
+        vector: also write a GeoPackage of the prediction polygons.
+        strip, margin: rows per strip and context rows read above/below each strip.
+        tile, overlap, batch_size: sliding-window settings (see :func:`predict_array`).
+        max_km2: refuse larger areas (configured limit).
+
+    Raises:
+        ModelMismatchError: the model is not a segmenter or needs bands the scene lacks.
+        AOIError: AOI outside the scene or larger than ``max_km2``.
+    """
+    import rasterio
+
+    from lulc_core.data.scene import BAND_FILES, read_manifest
+    from lulc_core.data.sentinel2 import aoi_window
+    from lulc_core.models import load_model
+
+    t0 = time.perf_counter()
+    module, card = model if isinstance(model, tuple) else load_model(model)
+    manifest = read_manifest(scene_folder)
+    _check_model(card, manifest.bands)
+    srcs = [rasterio.open(scene_folder / BAND_FILES[b]) for b in card.bands]
+    try:
+        window = aoi_window(srcs[0], aoi)
+        height, width = int(window.height), int(window.width)
+        km2 = height * width * PIXEL_KM2
+        if max_km2 is not None and km2 > max_km2:
+            raise AOIError(f"area of {km2:.0f} km2 is over the limit of {max_km2:.0f} km2: "
+                           "choose a smaller area")
+        transform = srcs[0].window_transform(window)
+        classes = np.empty((height, width), np.uint8)
+        conf = np.empty((height, width), np.float32) if confidence else None
+        for top in range(0, height, strip):
+            r0 = max(top - margin, 0)
+            r1 = min(top + strip + margin, height)
+            win = rasterio.windows.Window(window.col_off, window.row_off + r0, width, r1 - r0)
+            refl = np.stack([_reflectance(s, win) for s in srcs])
+            cls, cf = predict_array(module, card, refl, tile, overlap, batch_size)
+            keep = slice(top - r0, top - r0 + min(strip, height - top))
+            classes[top : top + strip] = cls[keep]
+            if conf is not None:
+                conf[top : top + strip] = cf[keep]
+    finally:
+        for s in srcs:
+            s.close()
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out_path.with_name(f".{out_path.stem}.{os.getpid()}.tmp.tif")
+    try:
+        _write_prediction(str(tmp), classes, conf, srcs[0].crs, transform, card)
+        os.replace(tmp, out_path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    csv_path = None
+    if area_csv:
+        csv_path = out_path.with_suffix(".csv")
+        atomic_write_text(csv_path, area_table(card, classes).to_csv(index=False, float_format="%.4f"))
+    vec = None
+    if vector:
+        vec = out_path.with_suffix(".gpkg")
+        _write_vector(vec, classes, srcs[0].crs, transform, card)
+    return PredictionSummary(out_path, width, height, km2, time.perf_counter() - t0, csv_path, vec)
+
+
+def _reflectance(src, window) -> np.ndarray:
+    dn = src.read(1, window=window)
+    scale = src.scales[0] if src.scales and src.scales[0] else 1e-4
+    offset = src.offsets[0] if src.offsets else 0.0
+    refl = dn.astype(np.float32) * np.float32(scale) + np.float32(offset)
+    refl[dn == (src.nodata if src.nodata is not None else 0)] = np.nan
+    return refl
+
+
+def _write_vector(path: Path, classes: np.ndarray, crs, transform, card: ModelCard) -> None:
+    import geopandas as gpd
+    from rasterio.features import shapes
+    from shapely.geometry import shape
+
+    from lulc_core.artifacts import atomic_path
+
+    names = {c.index: (c.name, c.code) for c in card.classes}
+    geoms, idx = [], []
+    for geom, value in shapes(classes, mask=classes != NODATA_INDEX, transform=transform):
+        geoms.append(shape(geom))
+        idx.append(int(value))
+    gdf = gpd.GeoDataFrame({"index": idx, "class": [names[i][0] for i in idx],
+                            "code": [names[i][1] for i in idx]}, geometry=geoms, crs=crs)
+    with atomic_path(path) as tmp:
+        gdf.to_file(tmp, driver="GPKG", layer="prediction")
+
+
+def predict_area(model, scene_folder: Path, aoi: AOI, max_km2: float = 400.0) -> AreaPrediction:
+    """Predict a small area in memory (the dashboard's drawn rectangle).
+
+    Raises:
+        AOIError: outside the scene, or larger than ``max_km2``.
+        ModelMismatchError: model and scene do not fit.
+    """
+    from lulc_core.data.scene import read_manifest
+    from lulc_core.data.sentinel2 import load_scene
+    from lulc_core.models import load_model
+
+    module, card = model if isinstance(model, tuple) else load_model(model)
+    _check_model(card, read_manifest(scene_folder).bands)
+    t0 = time.perf_counter()
+    scene = load_scene(scene_folder, aoi, bands=tuple(card.bands))
+    km2 = scene.image.shape[1] * scene.image.shape[2] * PIXEL_KM2
+    if km2 > max_km2:
+        raise AOIError(f"the area covers {km2:.0f} km2, over the {max_km2:.0f} km2 limit for "
+                       "interactive prediction: draw a smaller rectangle or use 'lulc predict'")
+    if np.isnan(scene.image).all():
+        raise AOIError("the area has no image data (outside the scene's footprint): pick another")
+    classes, conf = predict_array(module, card, scene.image)
+    rgb = np.clip(np.nan_to_num(scene.image[:3]) / 0.3 * 255, 0, 255).astype(np.uint8).transpose(1, 2, 0)
+    from rasterio.warp import transform_bounds
+
+    from lulc_core.data.sentinel2 import rasterio_bounds
+
+    h, w = classes.shape
+    bounds = transform_bounds(scene.crs, "EPSG:4326", *rasterio_bounds(scene.transform, w, h))
+    return AreaPrediction(rgb, scene.labels, classes, conf, scene.crs, scene.transform,
+                          tuple(bounds), area_table(card, classes, scene.labels),
+                          time.perf_counter() - t0)
