@@ -1,0 +1,80 @@
+"""Segmenter training smoke run and scene prediction on a tiny synthetic scene."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import rasterio
+
+from lulc_core.classes import NODATA_INDEX
+from lulc_core.data.demo import build_demo_scene
+from lulc_core.data.patches import build_patches
+from lulc_core.errors import AOIError, ModelMismatchError
+from lulc_core.geo import AOI
+from lulc_core.models import load_model
+from lulc_core.predict import predict_area, predict_array, predict_scene
+from lulc_core.segmentation import SegmenterTrainConfig, evaluate_segmenter, train_segmenter
+
+TOWN = AOI("town", 2.30, 48.80, 2.345, 48.83)  # ~330 x 340 px
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("seg")
+    mp = pytest.MonkeyPatch()
+    mp.setenv("LULC_DATA_DIR", str(root / "data"))
+    mp.setenv("LULC_ARTIFACTS_DIR", str(root / "artifacts"))
+    scene = root / "data" / "scenes" / "town"
+    build_demo_scene(TOWN, scene, seed=1, source_dir=root / "no-eurosat")  # procedural textures
+    build_patches(scene, root / "data" / "patches" / "town", split="random")
+    card = train_segmenter(SegmenterTrainConfig(city="town", encoder_weights="none", epochs=1,
+                                                batch_size=8, limit=16, patience=None, device="cpu"),
+                           progress=False)
+    yield {"scene": scene, "model": root / "artifacts" / "models" / card.name, "root": root}
+    mp.undo()
+
+
+def test_training_writes_a_complete_model_folder(trained: dict[str, Path]) -> None:
+    folder = trained["model"]
+    card = json.loads((folder / "card.json").read_text())
+    assert card["task"] == "segmentation" and card["data"]["synthetic"] is True
+    assert 0 <= card["metrics"]["miou"] <= 1 and len(card["classes"]) == 28
+    assert {"history.csv", "confusion.csv", "per_class.csv", "gallery.npz"} <= {p.name for p in folder.iterdir()}
+    report = evaluate_segmenter(str(folder), "town", device="cpu")
+    assert "Airports" in report.absent_classes or report.absent_classes  # absent, not scored 0
+
+
+def test_predict_scene_cog_with_colours_nodata_and_areas(trained: dict[str, Path], tmp_path: Path) -> None:
+    out = tmp_path / "pred.tif"
+    summary = predict_scene(str(trained["model"]), trained["scene"], out, confidence=True, strip=128)
+    with rasterio.open(out) as pred, rasterio.open(trained["scene"] / "B02.tif") as band:
+        assert pred.tags(ns="IMAGE_STRUCTURE")["LAYOUT"] == "COG"
+        assert pred.crs == band.crs and pred.transform == band.transform and pred.count == 2
+        assert pred.colormap(1)[1][:3] == (128, 0, 0)  # 11100, official colour
+        classes, dn = pred.read(1), band.read(1)
+    assert (classes[dn == 0] == NODATA_INDEX).all() and (classes[dn > 0] != NODATA_INDEX).all()
+    areas = summary.area_csv.read_text()
+    assert "predicted_km2" in areas
+
+
+def test_area_prediction_and_bad_areas(trained: dict[str, Path]) -> None:
+    area = predict_area(str(trained["model"]), trained["scene"], AOI("a", 2.31, 48.81, 2.33, 48.82))
+    assert area.prediction.shape == area.truth.shape == area.rgb.shape[:2]
+    assert area.area_table["predicted_pct"].sum() == pytest.approx(100)
+    with pytest.raises(AOIError, match="does not overlap"):
+        predict_area(str(trained["model"]), trained["scene"], AOI("far", 10, 10, 10.1, 10.1))
+    with pytest.raises(AOIError, match="limit"):
+        predict_area(str(trained["model"]), trained["scene"], TOWN, max_km2=1)
+
+
+def test_classifier_is_not_a_segmenter(trained: dict[str, Path], tmp_path: Path) -> None:
+    module, card = load_model(trained["model"])
+    bad = card.model_copy(update={"task": "classification"})
+    with pytest.raises(ModelMismatchError, match="segmenter"):
+        predict_scene((module, bad), trained["scene"], tmp_path / "x.tif")
+    assert not (tmp_path / "x.tif").exists()
+    classes, conf = predict_array(module, card, np.full((3, 40, 40), np.nan, np.float32))
+    assert (classes == NODATA_INDEX).all() and np.isnan(conf).all()
