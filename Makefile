@@ -24,7 +24,7 @@ install: $(BIN)/.installed
 
 # Leaflet and Leaflet.draw served by Streamlit itself, so the map works offline.
 assets: install
-	$(BIN)/python -m dashboard.assets
+	if [ -f dashboard/assets.py ]; then $(BIN)/python -m dashboard.assets; fi
 
 demo-data: install
 	$(BIN)/lulc demo-data --if-missing
@@ -32,7 +32,7 @@ demo-data: install
 demo: install assets demo-data
 	$(BIN)/streamlit run app.py --server.port $(PORT)
 
-test: install assets
+test: install assets demo-data
 	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) || echo "chromium not installed: browser test will be skipped"
 	$(BIN)/python -m pytest -q
 
