@@ -1,0 +1,13 @@
+"""Streamlit entry point: page config, shared sidebar, navigation. Pages live in pages/."""
+
+import streamlit as st
+
+from dashboard.state import sidebar
+
+st.set_page_config(page_title="LULC mapping", layout="wide")
+sidebar()
+st.navigation([
+    st.Page("pages/overview.py", title="Overview", default=True),
+    st.Page("pages/model_evaluation.py", title="Model evaluation"),
+    st.Page("pages/classifier.py", title="EuroSAT classifier"),
+]).run()

@@ -1,0 +1,54 @@
+"""Cached loaders: the only place the app touches lulc_core's files and models."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from lulc_core.artifacts import ModelCard, list_models
+from lulc_core.config import models_dir
+from lulc_core.data.scene import SceneManifest, list_scenes
+
+
+@st.cache_data(ttl=30)
+def model_cards(task: str | None = None) -> list[ModelCard]:
+    """Cards of every valid model under artifacts/models (broken folders are skipped)."""
+    return list_models(task)
+
+
+@st.cache_data(ttl=30)
+def scenes() -> list[SceneManifest]:
+    return list_scenes()
+
+
+@st.cache_resource
+def model(name: str):
+    """(module, card) of a model, loaded once per process."""
+    from lulc_core.models import load_model
+
+    return load_model(name)
+
+
+@st.cache_data
+def history(name: str) -> pd.DataFrame | None:
+    path = models_dir() / name / "history.csv"
+    return pd.read_csv(path) if path.is_file() else None
+
+
+@st.cache_data
+def confusion(name: str) -> tuple | None:
+    from lulc_core.errors import LulcError
+    from lulc_core.metrics import load_confusion_csv
+
+    try:
+        return load_confusion_csv(models_dir() / name / "confusion.csv")
+    except LulcError:
+        return None
+
+
+@st.cache_data
+def per_class(name: str) -> pd.DataFrame | None:
+    path: Path = models_dir() / name / "per_class.csv"
+    return pd.read_csv(path, index_col=0) if path.is_file() else None

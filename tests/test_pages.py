@@ -1,0 +1,59 @@
+"""Streamlit AppTest: every page renders without exception and shows its key numbers."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from lulc_core.config import REPO_ROOT
+
+MODELS = REPO_ROOT / "artifacts" / "models"
+
+
+def _app() -> AppTest:
+    return AppTest.from_file(str(REPO_ROOT / "app.py"), default_timeout=120).run()
+
+
+def test_overview_lists_committed_models() -> None:
+    at = _app()
+    assert not at.exception
+    table = at.dataframe[0].value
+    assert {"efficientnet_lite0", "unet-paris"} <= set(table["model"])
+
+
+def test_model_evaluation_shows_the_card_metrics() -> None:
+    at = _app()
+    at.switch_page("pages/model_evaluation.py").run()
+    assert not at.exception
+    at.selectbox(key="eval_model").select("efficientnet_lite0").run()
+    card = json.loads((MODELS / "efficientnet_lite0" / "card.json").read_text())
+    shown = next(m.value for m in at.metric if m.label == "Test accuracy")
+    assert shown == f"{card['metrics']['accuracy']:.2%}"
+    for view in ("absolute", "log", "row"):
+        at.radio(key="cm_view").set_value(view).run()
+        assert not at.exception
+    at.selectbox(key="eval_model").select("unet-paris").run()
+    assert not at.exception and any(m.label == "Test mIoU" for m in at.metric)
+    assert any("synthetic demo scene" in w.value for w in at.warning)
+
+
+def test_classifier_page_renders() -> None:
+    at = _app()
+    at.switch_page("pages/classifier.py").run()
+    assert not at.exception and at.selectbox(key="clf_model").value == "efficientnet_lite0"
+
+
+def test_pages_survive_a_corrupted_model_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    art = tmp_path / "artifacts" / "models"
+    shutil.copytree(MODELS / "efficientnet_lite0", art / "efficientnet_lite0")
+    (art / "broken").mkdir()
+    (art / "broken" / "card.json").write_text("{not json")
+    monkeypatch.setenv("LULC_ARTIFACTS_DIR", str(tmp_path / "artifacts"))
+    at = _app()
+    assert not at.exception
+    at.switch_page("pages/model_evaluation.py").run()
+    assert not at.exception
