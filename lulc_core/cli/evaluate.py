@@ -133,18 +133,17 @@ def _print_evaluation(result: EvaluationResult, out: Path) -> None:
 
 
 def _evaluate_segmenter(model: str, as_json: bool) -> None:
-    """Segmenters are scored on their city's patch test split by H5's evaluation."""
-    from lulc_core.errors import InvalidDataError
+    """Segmenters are scored on their city's held-out patches (pixel-level)."""
+    from lulc_core.segmentation import evaluate_segmenter
 
-    try:
-        from lulc_core.segmentation import evaluate_segmenter
-    except ImportError:
-        raise InvalidDataError(
-            f"{model!r} is a segmentation model: its test-split scores are in its folder "
-            "(confusion.csv, card.json metrics) written by `lulc train segmenter`"
-        ) from None
-    result = evaluate_segmenter(model)
-    typer.echo(json.dumps(result, indent=2, default=str) if as_json else str(result))
+    report = evaluate_segmenter(model)
+    if as_json:
+        typer.echo(json.dumps({**report.summary(), "per_class": json.loads(
+            report.per_class.to_json(orient="index"))}, indent=2))
+        return
+    typer.echo(report.per_class.to_string(float_format=lambda v: f"{v:.3f}"))
+    typer.echo(f"{model}: mIoU {report.miou:.4f}, pixel accuracy {report.accuracy:.4f}, "
+               f"absent classes: {', '.join(report.absent_classes) or 'none'}")
 
 
 @app.command("classify")
