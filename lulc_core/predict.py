@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -237,56 +238,140 @@ def predict_scene(
         ModelMismatchError: the model is not a segmenter or needs bands the scene lacks.
         AOIError: AOI outside the scene or larger than ``max_km2``.
     """
-    import rasterio
-
-    from lulc_core.data.scene import BAND_FILES, read_manifest
-    from lulc_core.data.sentinel2 import aoi_window
     from lulc_core.models import load_model
 
     t0 = time.perf_counter()
     module, card = model if isinstance(model, tuple) else load_model(model)
-    manifest = read_manifest(scene_folder)
-    _check_model(card, manifest.bands)
-    srcs = [rasterio.open(scene_folder / BAND_FILES[b]) for b in card.bands]
-    try:
-        window = aoi_window(srcs[0], aoi)
-        height, width = int(window.height), int(window.width)
-        km2 = height * width * PIXEL_KM2
+    window, crs, transform = _scene_window(card, scene_folder, aoi, max_km2)
+    height, width = int(window.height), int(window.width)
+    classes = np.empty((height, width), np.uint8)
+    conf = np.empty((height, width), np.float32) if confidence else None
+    for top in range(0, height, strip):
+        cls, cf = predict_strip(module, card, scene_folder, window, top, strip, margin, tile,
+                                overlap, batch_size)
+        classes[top : top + strip] = cls
+        if conf is not None:
+            conf[top : top + strip] = cf
+    csv_path, vec = _write_outputs(out_path, classes, conf, crs, transform, card, area_csv, vector)
+    return PredictionSummary(out_path, width, height, height * width * PIXEL_KM2,
+                             time.perf_counter() - t0, csv_path, vec)
+
+
+def _scene_window(card: ModelCard, scene_folder: Path, aoi: AOI | None, max_km2: float | None):
+    """(pixel window of the AOI, crs, transform), after checking model and area."""
+    import rasterio
+
+    from lulc_core.data.scene import BAND_FILES, read_manifest
+    from lulc_core.data.sentinel2 import aoi_window
+
+    _check_model(card, read_manifest(scene_folder).bands)
+    with rasterio.open(scene_folder / BAND_FILES[card.bands[0]]) as src:
+        window = aoi_window(src, aoi)
+        km2 = int(window.height) * int(window.width) * PIXEL_KM2
         if max_km2 is not None and km2 > max_km2:
             raise AOIError(f"area of {km2:.0f} km2 is over the limit of {max_km2:.0f} km2: "
                            "choose a smaller area")
-        transform = srcs[0].window_transform(window)
-        classes = np.empty((height, width), np.uint8)
-        conf = np.empty((height, width), np.float32) if confidence else None
-        for top in range(0, height, strip):
-            r0 = max(top - margin, 0)
-            r1 = min(top + strip + margin, height)
-            win = rasterio.windows.Window(window.col_off, window.row_off + r0, width, r1 - r0)
-            refl = np.stack([_reflectance(s, win) for s in srcs])
-            cls, cf = predict_array(module, card, refl, tile, overlap, batch_size)
-            keep = slice(top - r0, top - r0 + min(strip, height - top))
-            classes[top : top + strip] = cls[keep]
-            if conf is not None:
-                conf[top : top + strip] = cf[keep]
-    finally:
-        for s in srcs:
-            s.close()
+        return window, src.crs, src.window_transform(window)
+
+
+def predict_strip(module, card: ModelCard, scene_folder: Path, window, top: int, strip: int,
+                  margin: int, tile: int, overlap: int, batch_size: int):
+    """Predict rows [top, top + strip) of a window, read with ``margin`` rows of context.
+
+    Returns:
+        (uint8 classes (rows, W), float32 confidence (rows, W)).
+    """
+    import rasterio
+
+    from lulc_core.data.scene import BAND_FILES
+
+    height, width = int(window.height), int(window.width)
+    r0, r1 = max(top - margin, 0), min(top + strip + margin, height)
+    win = rasterio.windows.Window(window.col_off, window.row_off + r0, width, r1 - r0)
+    refl = []
+    for band in card.bands:
+        with rasterio.open(scene_folder / BAND_FILES[band]) as src:
+            refl.append(_reflectance(src, win))
+    cls, cf = predict_array(module, card, np.stack(refl), tile, overlap, batch_size)
+    keep = slice(top - r0, top - r0 + min(strip, height - top))
+    return cls[keep], cf[keep]
+
+
+def _write_outputs(out_path: Path, classes, conf, crs, transform, card: ModelCard,
+                   area_csv: bool, vector: bool) -> tuple[Path | None, Path | None]:
+    """COG (atomically), then the optional area CSV and GeoPackage."""
     out_path.parent.mkdir(parents=True, exist_ok=True)
     tmp = out_path.with_name(f".{out_path.stem}.{os.getpid()}.tmp.tif")
     try:
-        _write_prediction(str(tmp), classes, conf, srcs[0].crs, transform, card)
+        _write_prediction(str(tmp), classes, conf, crs, transform, card)
         os.replace(tmp, out_path)
     finally:
         tmp.unlink(missing_ok=True)
-    csv_path = None
+    csv_path = vec = None
     if area_csv:
         csv_path = out_path.with_suffix(".csv")
         atomic_write_text(csv_path, area_table(card, classes).to_csv(index=False, float_format="%.4f"))
-    vec = None
     if vector:
         vec = out_path.with_suffix(".gpkg")
-        _write_vector(vec, classes, srcs[0].crs, transform, card)
-    return PredictionSummary(out_path, width, height, km2, time.perf_counter() - t0, csv_path, vec)
+        _write_vector(vec, classes, crs, transform, card)
+    return csv_path, vec
+
+
+@lru_cache(maxsize=4)
+def _worker_model(folder: str):
+    """A model loaded once per Dask worker process (or thread pool)."""
+    from lulc_core.models import load_model
+
+    return load_model(folder)
+
+
+def _dask_strip(folder: str, scene_folder: str, window, top: int, strip: int, margin: int,
+                tile: int, overlap: int, windows_per_batch: int):
+    # not "batch_size": Client.map takes that keyword for itself
+    module, card = _worker_model(folder)
+    return predict_strip(module, card, Path(scene_folder), window, top, strip, margin, tile,
+                         overlap, windows_per_batch)
+
+
+def predict_scene_dask(
+    model: str, scene_folder: Path, out_path: Path, aoi: AOI | None = None,
+    scheduler: str | None = None, n_workers: int = 2, confidence: bool = False,
+    area_csv: bool = True, vector: bool = False, strip: int = 1024, margin: int = 64,
+    tile: int = 512, overlap: int = 64, batch_size: int = 4, max_km2: float | None = None,
+) -> PredictionSummary:
+    """:func:`predict_scene` with the strips computed as tasks on a ``dask.distributed`` cluster.
+
+    Each task reads its own strip (plus context margin) from the COGs and predicts it, so the
+    output is identical to the single-process path. ``scheduler`` is a cluster address
+    (``tcp://host:8786``); without one a LocalCluster with ``n_workers`` is started. The
+    workers must see the scene and model folders (shared storage).
+    """
+    from dask.distributed import Client, LocalCluster
+
+    from lulc_core.models import load_model, resolve_model_folder
+
+    t0 = time.perf_counter()
+    folder = str(resolve_model_folder(model).resolve())
+    _, card = load_model(folder)
+    window, crs, transform = _scene_window(card, scene_folder, aoi, max_km2)
+    height, width = int(window.height), int(window.width)
+    cluster = None if scheduler else LocalCluster(n_workers=n_workers, threads_per_worker=1,
+                                                  processes=True, dashboard_address=None)
+    try:
+        with Client(scheduler or cluster) as client:
+            tops = list(range(0, height, strip))
+            futures = client.map(_dask_strip, [folder] * len(tops), [str(scene_folder.resolve())] * len(tops),
+                                 [window] * len(tops), tops, strip=strip, margin=margin, tile=tile,
+                                 overlap=overlap, windows_per_batch=batch_size, pure=False)
+            parts = client.gather(futures)
+    finally:
+        if cluster is not None:
+            cluster.close()
+    classes = np.concatenate([p[0] for p in parts])
+    conf = np.concatenate([p[1] for p in parts]) if confidence else None
+    csv_path, vec = _write_outputs(out_path, classes, conf, crs, transform, card, area_csv, vector)
+    return PredictionSummary(out_path, width, height, height * width * PIXEL_KM2,
+                             time.perf_counter() - t0, csv_path, vec)
 
 
 def _reflectance(src, window) -> np.ndarray:

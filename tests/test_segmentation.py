@@ -78,3 +78,15 @@ def test_classifier_is_not_a_segmenter(trained: dict[str, Path], tmp_path: Path)
     assert not (tmp_path / "x.tif").exists()
     classes, conf = predict_array(module, card, np.full((3, 40, 40), np.nan, np.float32))
     assert (classes == NODATA_INDEX).all() and np.isnan(conf).all()
+
+
+def test_dask_path_gives_the_same_map(trained: dict[str, Path], tmp_path: Path) -> None:
+    from lulc_core.predict import predict_scene_dask
+
+    local, dist = tmp_path / "local.tif", tmp_path / "dask.tif"
+    predict_scene(str(trained["model"]), trained["scene"], local, strip=128, confidence=True)
+    predict_scene_dask(str(trained["model"]), trained["scene"], dist, strip=128, n_workers=2,
+                       confidence=True)
+    with rasterio.open(local) as a, rasterio.open(dist) as b:
+        np.testing.assert_array_equal(a.read(), b.read())
+        assert a.transform == b.transform

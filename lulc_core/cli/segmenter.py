@@ -69,14 +69,22 @@ def predict(
     confidence: bool = typer.Option(False, help="add a confidence band (max softmax, %)"),
     vector: bool = typer.Option(False, help="also write a GeoPackage of the prediction"),
     max_km2: float = typer.Option(50_000, help="refuse larger areas"),
+    dask: bool = typer.Option(False, "--dask", help="compute strips on a dask.distributed cluster"),
+    scheduler: str = typer.Option(None, help="dask scheduler address (default: a LocalCluster)"),
+    workers: int = typer.Option(2, help="LocalCluster workers"),
 ) -> None:
     """Map a scene with a segmenter: blended sliding windows -> COG + per-class areas CSV."""
     from lulc_core.data.scene import scene_dir
     from lulc_core.geo import parse_bbox
-    from lulc_core.predict import predict_scene
+    from lulc_core.predict import predict_scene, predict_scene_dask
 
     folder = Path(scene) if Path(scene).is_dir() else scene_dir(scene)
-    s = predict_scene(model, folder, out, parse_bbox(aoi) if aoi else None, confidence=confidence,
-                      vector=vector, max_km2=max_km2)
+    area = parse_bbox(aoi) if aoi else None
+    if dask or scheduler:
+        s = predict_scene_dask(model, folder, out, area, scheduler=scheduler, n_workers=workers,
+                               confidence=confidence, vector=vector, max_km2=max_km2)
+    else:
+        s = predict_scene(model, folder, out, area, confidence=confidence, vector=vector,
+                          max_km2=max_km2)
     typer.echo(f"wrote {s.out} ({s.width}x{s.height} px, {s.km2:.0f} km2 in {s.seconds:.1f} s = "
                f"{s.km2_per_second:.1f} km2/s); areas in {s.area_csv}")
