@@ -284,6 +284,7 @@ def predict_strip(module, card: ModelCard, scene_folder: Path, window, top: int,
     import rasterio
 
     from lulc_core.data.scene import BAND_FILES
+    from lulc_core.data.sentinel2 import read_reflectance
 
     height, width = int(window.height), int(window.width)
     r0, r1 = max(top - margin, 0), min(top + strip + margin, height)
@@ -291,7 +292,7 @@ def predict_strip(module, card: ModelCard, scene_folder: Path, window, top: int,
     refl = []
     for band in card.bands:
         with rasterio.open(scene_folder / BAND_FILES[band]) as src:
-            refl.append(_reflectance(src, win))
+            refl.append(read_reflectance(src, win))
     cls, cf = predict_array(module, card, np.stack(refl), tile, overlap, batch_size)
     keep = slice(top - r0, top - r0 + min(strip, height - top))
     return cls[keep], cf[keep]
@@ -372,15 +373,6 @@ def predict_scene_dask(
     csv_path, vec = _write_outputs(out_path, classes, conf, crs, transform, card, area_csv, vector)
     return PredictionSummary(out_path, width, height, height * width * PIXEL_KM2,
                              time.perf_counter() - t0, csv_path, vec)
-
-
-def _reflectance(src, window) -> np.ndarray:
-    dn = src.read(1, window=window)
-    scale = src.scales[0] if src.scales and src.scales[0] else 1e-4
-    offset = src.offsets[0] if src.offsets else 0.0
-    refl = dn.astype(np.float32) * np.float32(scale) + np.float32(offset)
-    refl[dn == (src.nodata if src.nodata is not None else 0)] = np.nan
-    return refl
 
 
 def _write_vector(path: Path, classes: np.ndarray, crs, transform, card: ModelCard) -> None:

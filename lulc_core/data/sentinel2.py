@@ -123,6 +123,16 @@ def _read_scl_on_grid(scl_path: Path | str, crs, transform, width: int, height: 
         return vrt.read(1)
 
 
+def read_reflectance(src, window=None) -> np.ndarray:
+    """float32 (H, W) reflectance of band 1 in ``window``: DN * scale + offset, NaN at nodata."""
+    dn = src.read(1, window=window)
+    scale = src.scales[0] if src.scales and src.scales[0] else L2A_SCALE
+    offset = src.offsets[0] if src.offsets else 0.0
+    refl = dn.astype(np.float32) * np.float32(scale) + np.float32(offset)
+    refl[dn == (src.nodata if src.nodata is not None else 0)] = np.nan
+    return refl
+
+
 def load_scene(folder: Path, aoi: AOI | None = None, bands: tuple[str, ...] = RGB_BANDS) -> Scene:
     """Read a scene folder (or its AOI part) into memory.
 
@@ -158,12 +168,7 @@ def load_scene(folder: Path, aoi: AOI | None = None, bands: tuple[str, ...] = RG
                 raise InvalidDataError(
                     f"{band} of {folder} is not on the grid of {bands[0]}: rebuild the scene"
                 )
-            dn = src.read(1, window=window)
-            scale = src.scales[0] if src.scales and src.scales[0] else L2A_SCALE
-            offset = src.offsets[0] if src.offsets else 0.0
-            refl = dn.astype(np.float32) * np.float32(scale) + np.float32(offset)
-            refl[dn == (src.nodata if src.nodata is not None else 0)] = np.nan
-            channels.append(refl)
+            channels.append(read_reflectance(src, window))
     scl = _read_scl_on_grid(folder / BAND_FILES["SCL"], crs, transform, width, height)
     labels = None
     if (folder / LABELS_RASTER).is_file():
