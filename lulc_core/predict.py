@@ -144,6 +144,14 @@ def _check_model(card: ModelCard, scene_bands: list[str]) -> None:
         raise ModelMismatchError(
             f"model {card.name!r} is a {card.task} model: pass a segmenter (e.g. unet-paris)"
         )
+    from lulc_core.classes import urban_atlas_legend
+
+    if [c.code or 0 for c in card.classes] != [c.code for c in urban_atlas_legend()]:
+        raise ModelMismatchError(
+            f"model {card.name!r} predicts {card.num_classes} classes that are not the "
+            "background + 27 Urban Atlas classes of the scene labels: use a model trained with "
+            "'lulc train segmenter'"
+        )
     missing = [b for b in card.bands if b not in scene_bands]
     if missing:
         raise ModelMismatchError(

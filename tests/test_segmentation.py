@@ -90,3 +90,19 @@ def test_dask_path_gives_the_same_map(trained: dict[str, Path], tmp_path: Path) 
     with rasterio.open(local) as a, rasterio.open(dist) as b:
         np.testing.assert_array_equal(a.read(), b.read())
         assert a.transform == b.transform
+
+
+def test_predict_cli_bad_inputs_exit_2(trained: dict[str, Path], tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = os.environ | {"LULC_DATA_DIR": str(trained["root"] / "data"),
+                        "LULC_ARTIFACTS_DIR": str(trained["root"] / "artifacts")}
+    base = [sys.executable, "-m", "lulc_core", "predict", "--scene", "town", "--out", str(tmp_path / "p.tif")]
+    for extra in (["--model", "no-such-model"], ["--model", "unet-town", "--aoi", "30,10,30.1,10.1"],
+                  ["--model", "unet-town", "--max-km2", "0.5"]):
+        proc = subprocess.run(base + extra, capture_output=True, text=True, env=env)
+        assert proc.returncode == 2, proc.stderr
+        assert "Traceback" not in proc.stderr and proc.stderr.strip().count("\n") == 0
+    assert not (tmp_path / "p.tif").exists()
