@@ -2,9 +2,9 @@
 
 A U-Net is fully convolutional, so we run it on large tiles (512 px) rather than 64 px patches,
 overlapping by ``overlap`` px and blending the softmax of overlapping tiles with a raised-cosine
-weight, so no seams show. A whole scene is processed in horizontal strips (read with a margin of
-context above and below, the margin cropped after prediction), so memory depends on the
-scene's width, not its area. Pixels without data in any band are written as nodata (255).
+weight, so no seams show. A whole scene is processed in blocks (read with a margin of context on
+every side, cropped after prediction) that are streamed into the output GeoTIFF, so memory stays
+about the same however large the scene. Pixels without data in any band are written as nodata (255).
 """
 
 from __future__ import annotations
@@ -58,7 +58,9 @@ class AreaPrediction:
 
         with tempfile.TemporaryDirectory() as d:
             path = Path(d) / "prediction.tif"
-            _write_prediction(path, self.prediction, self.confidence, self.crs, self.transform, card)
+            h, w = self.prediction.shape
+            with PredictionWriter(path, card, self.crs, self.transform, w, h, True) as writer:
+                writer.write((0, 0, h, w), self.prediction, self.confidence)
             return path.read_bytes()
 
 
@@ -160,10 +162,17 @@ def _check_model(card: ModelCard, scene_bands: list[str]) -> None:
         )
 
 
-def area_table(card: ModelCard, prediction: np.ndarray, truth: np.ndarray | None = None) -> pd.DataFrame:
-    """Per-class area (km2 and % of the mapped area) of prediction and truth."""
+def class_counts(card: ModelCard, classes: np.ndarray) -> np.ndarray:
+    """Pixels per class (nodata excluded): int64 (K,)."""
+    return np.bincount(classes[classes != NODATA_INDEX].ravel(), minlength=card.num_classes)[: card.num_classes]
+
+
+def area_table(card: ModelCard, prediction: np.ndarray | None, truth: np.ndarray | None = None,
+               pred_counts: np.ndarray | None = None) -> pd.DataFrame:
+    """Per-class area (km2 and % of the mapped area) of prediction (or its counts) and truth."""
     k = card.num_classes
-    pred_counts = np.bincount(prediction[prediction != NODATA_INDEX].ravel(), minlength=k)[:k]
+    if pred_counts is None:
+        pred_counts = class_counts(card, prediction)
     rows = {"class": [c.name for c in card.classes], "code": [c.code for c in card.classes],
             "color": [c.color for c in card.classes],
             "predicted_km2": pred_counts * PIXEL_KM2,
@@ -182,28 +191,6 @@ def _colormap(card: ModelCard) -> dict[int, tuple[int, int, int, int]]:
         h = (c.color or "#000000").lstrip("#")
         cmap[c.index] = (int(h[0:2], 16), int(h[2:4], 16), int(h[4:6], 16), 255)
     return cmap
-
-
-def _write_prediction(path, classes, confidence, crs, transform, card: ModelCard) -> None:
-    """Write a COG (band 1 classes with colour table; band 2 confidence 0-100 if given)."""
-    import rasterio
-    from rasterio.shutil import copy as rio_copy
-
-    count = 1 if confidence is None else 2
-    tmp = f"{path}.gtiff.tmp"
-    with rasterio.open(tmp, "w", driver="GTiff", width=classes.shape[1], height=classes.shape[0],
-                       count=count, dtype="uint8", crs=crs, transform=transform,
-                       nodata=NODATA_INDEX, tiled=True, blockxsize=512, blockysize=512) as dst:
-        dst.write(classes, 1)
-        dst.write_colormap(1, _colormap(card))
-        dst.set_band_description(1, "urban_atlas_index")
-        if confidence is not None:
-            dst.write(np.where(np.isnan(confidence), NODATA_INDEX,
-                               np.round(confidence * 100)).astype(np.uint8), 2)
-            dst.set_band_description(2, "confidence_pct")
-        dst.update_tags(MODEL=card.name, SYNTHETIC_TRAINING="yes" if card.synthetic else "no")
-    rio_copy(tmp, str(path), driver="COG", compress="deflate", overview_resampling="nearest")
-    os.remove(tmp)
 
 
 @dataclass
@@ -238,7 +225,8 @@ def predict_scene(
         confidence: add a second band with the max softmax probability (percent).
         area_csv: write per-class km2 / % next to the COG.
         vector: also write a GeoPackage of the prediction polygons.
-        strip, margin: rows per strip and context rows read above/below each strip.
+        strip, margin: block size (``strip`` rows x ``2 * strip`` columns) and context pixels
+            read around each block.
         tile, overlap, batch_size: sliding-window settings (see :func:`predict_array`).
         max_km2: refuse larger areas (configured limit).
 
@@ -252,17 +240,73 @@ def predict_scene(
     module, card = model if isinstance(model, tuple) else load_model(model)
     window, crs, transform = _scene_window(card, scene_folder, aoi, max_km2)
     height, width = int(window.height), int(window.width)
-    classes = np.empty((height, width), np.uint8)
-    conf = np.empty((height, width), np.float32) if confidence else None
-    for top in range(0, height, strip):
-        cls, cf = predict_strip(module, card, scene_folder, window, top, strip, margin, tile,
-                                overlap, batch_size)
-        classes[top : top + strip] = cls
-        if conf is not None:
-            conf[top : top + strip] = cf
-    csv_path, vec = _write_outputs(out_path, classes, conf, crs, transform, card, area_csv, vector)
+    with PredictionWriter(out_path, card, crs, transform, width, height, confidence) as writer:
+        for block in scene_blocks(height, width, strip):
+            writer.write(block, *predict_block(module, card, scene_folder, window, block, margin,
+                                               tile, overlap, batch_size))
+    csv_path, vec = _write_extras(out_path, writer.counts, crs, transform, card, area_csv, vector)
     return PredictionSummary(out_path, width, height, height * width * PIXEL_KM2,
                              time.perf_counter() - t0, csv_path, vec)
+
+
+def scene_blocks(height: int, width: int, size: int) -> list[tuple[int, int, int, int]]:
+    """(top, left, rows, cols) blocks of at most ``size`` x ``2 * size`` pixels covering the
+    window: both sides bounded, so memory does not grow with the scene."""
+    return [(top, left, min(size, height - top), min(2 * size, width - left))
+            for top in range(0, height, size) for left in range(0, width, 2 * size)]
+
+
+class PredictionWriter:
+    """Streams predicted blocks into a tiled GTiff, counts classes, and turns it into a COG
+    (written to a temporary name and renamed on success, so no half-written file appears)."""
+
+    def __init__(self, out_path: Path, card: ModelCard, crs, transform, width: int, height: int,
+                 confidence: bool) -> None:
+        self.out_path, self.card, self.confidence = out_path, card, confidence
+        self.profile = dict(driver="GTiff", width=width, height=height, count=2 if confidence else 1,
+                            dtype="uint8", crs=crs, transform=transform, nodata=NODATA_INDEX,
+                            tiled=True, blockxsize=512, blockysize=512, BIGTIFF="IF_SAFER")
+        self.counts = np.zeros(card.num_classes, np.int64)
+
+    def __enter__(self) -> "PredictionWriter":
+        import rasterio
+
+        self.out_path.parent.mkdir(parents=True, exist_ok=True)
+        self.tmp = self.out_path.with_name(f".{self.out_path.stem}.{os.getpid()}.gtiff.tmp")
+        self.dst = rasterio.open(self.tmp, "w", **self.profile)
+        return self
+
+    def write(self, block: tuple[int, int, int, int], classes: np.ndarray, confidence: np.ndarray) -> None:
+        from rasterio.windows import Window
+
+        top, left, rows, cols = block
+        win = Window(left, top, cols, rows)
+        self.dst.write(classes, 1, window=win)
+        if self.confidence:
+            self.dst.write(np.where(np.isnan(confidence), NODATA_INDEX,
+                                    np.round(confidence * 100)).astype(np.uint8), 2, window=win)
+        self.counts += class_counts(self.card, classes)
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        from rasterio.shutil import copy as rio_copy
+
+        cog = self.out_path.with_name(f".{self.out_path.stem}.{os.getpid()}.cog.tmp")
+        try:
+            if exc_type is None:
+                self.dst.write_colormap(1, _colormap(self.card))
+                self.dst.set_band_description(1, "urban_atlas_index")
+                if self.confidence:
+                    self.dst.set_band_description(2, "confidence_pct")
+                self.dst.update_tags(MODEL=self.card.name,
+                                     SYNTHETIC_TRAINING="yes" if self.card.synthetic else "no")
+            self.dst.close()
+            if exc_type is None:
+                rio_copy(str(self.tmp), str(cog), driver="COG", compress="deflate",
+                         overview_resampling="nearest")
+                os.replace(cog, self.out_path)
+        finally:
+            self.tmp.unlink(missing_ok=True)
+            cog.unlink(missing_ok=True)
 
 
 def _scene_window(card: ModelCard, scene_folder: Path, aoi: AOI | None, max_km2: float | None):
@@ -282,45 +326,47 @@ def _scene_window(card: ModelCard, scene_folder: Path, aoi: AOI | None, max_km2:
         return window, src.crs, src.window_transform(window)
 
 
-def predict_strip(module, card: ModelCard, scene_folder: Path, window, top: int, strip: int,
-                  margin: int, tile: int, overlap: int, batch_size: int):
-    """Predict rows [top, top + strip) of a window, read with ``margin`` rows of context.
+def predict_block(module, card: ModelCard, scene_folder: Path, window,
+                  block: tuple[int, int, int, int], margin: int, tile: int, overlap: int,
+                  batch_size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Predict one (top, left, rows, cols) block of a window, read with ``margin`` px of context
+    on every side (cropped after prediction).
 
     Returns:
-        (uint8 classes (rows, W), float32 confidence (rows, W)).
+        (uint8 classes (rows, cols), float32 confidence (rows, cols)).
     """
     import rasterio
 
     from lulc_core.data.scene import BAND_FILES
     from lulc_core.data.sentinel2 import read_reflectance
 
+    top, left, rows, cols = block
     height, width = int(window.height), int(window.width)
-    r0, r1 = max(top - margin, 0), min(top + strip + margin, height)
-    win = rasterio.windows.Window(window.col_off, window.row_off + r0, width, r1 - r0)
+    r0, r1 = max(top - margin, 0), min(top + rows + margin, height)
+    c0, c1 = max(left - margin, 0), min(left + cols + margin, width)
+    win = rasterio.windows.Window(window.col_off + c0, window.row_off + r0, c1 - c0, r1 - r0)
     refl = []
     for band in card.bands:
         with rasterio.open(scene_folder / BAND_FILES[band]) as src:
             refl.append(read_reflectance(src, win))
     cls, cf = predict_array(module, card, np.stack(refl), tile, overlap, batch_size)
-    keep = slice(top - r0, top - r0 + min(strip, height - top))
+    keep = (slice(top - r0, top - r0 + rows), slice(left - c0, left - c0 + cols))
     return cls[keep], cf[keep]
 
 
-def _write_outputs(out_path: Path, classes, conf, crs, transform, card: ModelCard,
-                   area_csv: bool, vector: bool) -> tuple[Path | None, Path | None]:
-    """COG (atomically), then the optional area CSV and GeoPackage."""
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_path.with_name(f".{out_path.stem}.{os.getpid()}.tmp.tif")
-    try:
-        _write_prediction(str(tmp), classes, conf, crs, transform, card)
-        os.replace(tmp, out_path)
-    finally:
-        tmp.unlink(missing_ok=True)
+def _write_extras(out_path: Path, counts: np.ndarray, crs, transform, card: ModelCard,
+                  area_csv: bool, vector: bool) -> tuple[Path | None, Path | None]:
+    """The optional area CSV (from the class counts) and GeoPackage (from the written COG)."""
     csv_path = vec = None
     if area_csv:
         csv_path = out_path.with_suffix(".csv")
-        atomic_write_text(csv_path, area_table(card, classes).to_csv(index=False, float_format="%.4f"))
+        atomic_write_text(csv_path, area_table(card, None, pred_counts=counts).to_csv(
+            index=False, float_format="%.4f"))
     if vector:
+        import rasterio
+
+        with rasterio.open(out_path) as src:
+            classes = src.read(1)
         vec = out_path.with_suffix(".gpkg")
         _write_vector(vec, classes, crs, transform, card)
     return csv_path, vec
@@ -334,12 +380,12 @@ def _worker_model(folder: str):
     return load_model(folder)
 
 
-def _dask_strip(folder: str, scene_folder: str, window, top: int, strip: int, margin: int,
-                tile: int, overlap: int, windows_per_batch: int):
+def _dask_block(folder: str, scene_folder: str, window, block, margin: int, tile: int,
+                overlap: int, windows_per_batch: int):
     # not "batch_size": Client.map takes that keyword for itself
     module, card = _worker_model(folder)
-    return predict_strip(module, card, Path(scene_folder), window, top, strip, margin, tile,
-                         overlap, windows_per_batch)
+    return block, predict_block(module, card, Path(scene_folder), window, block, margin, tile,
+                                overlap, windows_per_batch)
 
 
 def predict_scene_dask(
@@ -355,7 +401,7 @@ def predict_scene_dask(
     (``tcp://host:8786``); without one a LocalCluster with ``n_workers`` is started. The
     workers must see the scene and model folders (shared storage).
     """
-    from dask.distributed import Client, LocalCluster
+    from dask.distributed import Client, LocalCluster, as_completed
 
     from lulc_core.models import load_model, resolve_model_folder
 
@@ -366,19 +412,23 @@ def predict_scene_dask(
     height, width = int(window.height), int(window.width)
     cluster = None if scheduler else LocalCluster(n_workers=n_workers, threads_per_worker=1,
                                                   processes=True, dashboard_address=None)
+    blocks = scene_blocks(height, width, strip)
     try:
-        with Client(scheduler or cluster) as client:
-            tops = list(range(0, height, strip))
-            futures = client.map(_dask_strip, [folder] * len(tops), [str(scene_folder.resolve())] * len(tops),
-                                 [window] * len(tops), tops, strip=strip, margin=margin, tile=tile,
-                                 overlap=overlap, windows_per_batch=batch_size, pure=False)
-            parts = client.gather(futures)
+        with Client(scheduler or cluster) as client, PredictionWriter(
+            out_path, card, crs, transform, width, height, confidence
+        ) as writer:
+            n = len(blocks)
+            futures = client.map(_dask_block, [folder] * n, [str(scene_folder.resolve())] * n,
+                                 [window] * n, blocks, margin=margin, tile=tile, overlap=overlap,
+                                 windows_per_batch=batch_size, pure=False)
+            for future in as_completed(futures):  # write blocks as they finish: memory stays flat
+                block, (cls, cf) = future.result()
+                writer.write(block, cls, cf)
+                future.release()
     finally:
         if cluster is not None:
             cluster.close()
-    classes = np.concatenate([p[0] for p in parts])
-    conf = np.concatenate([p[1] for p in parts]) if confidence else None
-    csv_path, vec = _write_outputs(out_path, classes, conf, crs, transform, card, area_csv, vector)
+    csv_path, vec = _write_extras(out_path, writer.counts, crs, transform, card, area_csv, vector)
     return PredictionSummary(out_path, width, height, height * width * PIXEL_KM2,
                              time.perf_counter() - t0, csv_path, vec)
 
