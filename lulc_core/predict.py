@@ -274,6 +274,13 @@ class PredictionWriter:
         self.out_path.parent.mkdir(parents=True, exist_ok=True)
         self.tmp = self.out_path.with_name(f".{self.out_path.stem}.{os.getpid()}.gtiff.tmp")
         self.dst = rasterio.open(self.tmp, "w", **self.profile)
+        # the palette must be set before any pixel is written (TIFF photometric tag)
+        self.dst.write_colormap(1, _colormap(self.card))
+        self.dst.set_band_description(1, "urban_atlas_index")
+        if self.confidence:
+            self.dst.set_band_description(2, "confidence_pct")
+        self.dst.update_tags(MODEL=self.card.name,
+                             SYNTHETIC_TRAINING="yes" if self.card.synthetic else "no")
         return self
 
     def write(self, block: tuple[int, int, int, int], classes: np.ndarray, confidence: np.ndarray) -> None:
@@ -292,13 +299,6 @@ class PredictionWriter:
 
         cog = self.out_path.with_name(f".{self.out_path.stem}.{os.getpid()}.cog.tmp")
         try:
-            if exc_type is None:
-                self.dst.write_colormap(1, _colormap(self.card))
-                self.dst.set_band_description(1, "urban_atlas_index")
-                if self.confidence:
-                    self.dst.set_band_description(2, "confidence_pct")
-                self.dst.update_tags(MODEL=self.card.name,
-                                     SYNTHETIC_TRAINING="yes" if self.card.synthetic else "no")
             self.dst.close()
             if exc_type is None:
                 rio_copy(str(self.tmp), str(cog), driver="COG", compress="deflate",
