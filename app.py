@@ -8,6 +8,7 @@ st.set_page_config(page_title="LULC mapping", layout="wide")
 sidebar()
 st.navigation([
     st.Page("pages/overview.py", title="Overview", default=True),
+    st.Page("pages/map_explorer.py", title="Map explorer"),
     st.Page("pages/model_evaluation.py", title="Model evaluation"),
     st.Page("pages/classifier.py", title="EuroSAT classifier"),
 ]).run()

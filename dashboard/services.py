@@ -52,3 +52,12 @@ def confusion(name: str) -> tuple | None:
 def per_class(name: str) -> pd.DataFrame | None:
     path: Path = models_dir() / name / "per_class.csv"
     return pd.read_csv(path, index_col=0) if path.is_file() else None
+
+
+@st.cache_data(max_entries=16, show_spinner="Mapping the area...")
+def area_prediction(model_name: str, scene: str, _aoi, bbox_key: str | None = None):
+    """Prediction of an area (cached per model, scene and box)."""
+    from lulc_core.data.scene import scene_dir
+    from lulc_core.predict import predict_area
+
+    return predict_area(model(model_name), scene_dir(scene), _aoi)

@@ -57,3 +57,21 @@ def test_pages_survive_a_corrupted_model_folder(tmp_path: Path, monkeypatch: pyt
     assert not at.exception
     at.switch_page("pages/model_evaluation.py").run()
     assert not at.exception
+
+
+def test_map_explorer_three_panels_legend_and_bad_box() -> None:
+    from lulc_core.config import scenes_dir
+
+    if not (scenes_dir() / "paris" / "manifest.json").is_file():
+        pytest.skip("demo scenes not built (make test runs `lulc demo-data` first)")
+    at = _app()
+    at.switch_page("pages/map_explorer.py").run()
+    at.selectbox(key="map_city").select("paris").run()
+    assert not at.exception
+    assert any("synthetic demo data" in w.value for w in at.warning)
+    assert len(at.columns) >= 4  # image, truth, prediction, confidence side by side
+    legend = at.dataframe[0].value
+    assert "class" in legend.columns and len(legend) > 3
+    at.radio(key="map_area_paris").set_value("Custom box").run()
+    at.text_input(key="map_bbox_paris_Custom box").set_value("10,10,10.1,10.1").run()
+    assert not at.exception and any("Cannot map this area" in e.value for e in at.error)

@@ -1,0 +1,28 @@
+"""Pictures of rasters for people: label colouring with the official legend, confidence ramps."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from lulc_core.classes import NODATA_INDEX, urban_atlas_legend
+
+
+def legend_palette() -> np.ndarray:
+    """uint8 (256, 3) lookup table: Urban Atlas index -> official colour; nodata white."""
+    pal = np.full((256, 3), 255, np.uint8)
+    for c in urban_atlas_legend():
+        pal[c.index] = c.rgb
+    pal[NODATA_INDEX] = (255, 255, 255)
+    return pal
+
+
+def colorize(labels: np.ndarray) -> np.ndarray:
+    """uint8 (H, W) Urban Atlas indices -> uint8 (H, W, 3) RGB in the official colours."""
+    return legend_palette()[labels]
+
+
+def confidence_image(confidence: np.ndarray) -> np.ndarray:
+    """float (H, W) probabilities in [0, 1] (NaN = no data) -> uint8 (H, W, 3), dark = unsure."""
+    c = np.nan_to_num(confidence, nan=1.0)
+    grey = (255 * np.clip(c, 0, 1)).astype(np.uint8)
+    return np.stack([grey, grey, grey], axis=-1)
