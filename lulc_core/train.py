@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import torch
 from pydantic import Field
@@ -29,6 +29,7 @@ from torch import nn
 
 from lulc_core.artifacts import atomic_write_bytes, atomic_write_json
 from lulc_core.config import StrictModel
+from lulc_core.errors import InvalidDataError, ModelMismatchError
 
 Batch = dict[str, torch.Tensor]
 
@@ -37,10 +38,22 @@ Batch = dict[str, torch.Tensor]
 
 
 def pick_device(name: str = "auto") -> torch.device:
-    """``auto`` -> cuda when available, else cpu."""
+    """``auto`` -> cuda when available, else cpu; ``cpu``, ``cuda`` or ``cuda:N`` as given.
+
+    Raises:
+        InvalidDataError: an unknown device, or CUDA asked for where there is none.
+    """
     if name == "auto":
         name = "cuda" if torch.cuda.is_available() else "cpu"
-    return torch.device(name)
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise InvalidDataError(f"unknown device {name!r}: use auto, cpu or cuda") from None
+    if device.type not in ("cpu", "cuda"):
+        raise InvalidDataError(f"unsupported device {name!r}: use auto, cpu or cuda")
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise InvalidDataError("CUDA is not available on this machine: use --device cpu or auto")
+    return device
 
 
 def bf16_supported(device: torch.device) -> bool:
@@ -156,6 +169,9 @@ def fit(
 
     Returns:
         A :class:`FitResult` whose ``best_state`` holds the best weights (on CPU).
+
+    Raises:
+        ModelMismatchError: ``run_dir/last.pt`` belongs to another network or optimizer.
     """
     from tqdm import tqdm
 
@@ -166,8 +182,14 @@ def fit(
     start, best_metric, best_epoch, stale = 0, -math.inf, -1, 0
     if resume and last_path.is_file():
         ckpt = torch.load(last_path, map_location=device, weights_only=True)
-        model.load_state_dict(ckpt["model"])
-        optimizer.load_state_dict(ckpt["optimizer"])
+        try:
+            model.load_state_dict(ckpt["model"])
+            optimizer.load_state_dict(ckpt["optimizer"])
+        except (RuntimeError, ValueError, KeyError):
+            raise ModelMismatchError(
+                f"{last_path} is a checkpoint of another model or recipe: pass --no-resume to "
+                "start over, or another --name"
+            ) from None
         if scheduler is not None and "scheduler" in ckpt:
             scheduler.load_state_dict(ckpt["scheduler"])
         history = json.loads(ckpt["history"])
@@ -242,23 +264,23 @@ class ClassifierTrainConfig(StrictModel):
     """How a EuroSAT classifier is trained (saved in its model card)."""
 
     model: str = Field("efficientnet_lite0", description="registry architecture")
-    weights: str = Field("imagenet", description="initialisation: imagenet or none")
+    weights: Literal["imagenet", "none"] = Field("imagenet", description="initialisation")
     name: str | None = Field(None, description="model folder name (default: the architecture)")
     epochs: int = Field(20, ge=1, description="training epochs")
-    batch_size: int = Field(128, ge=1)
+    batch_size: int = Field(128, ge=1, description="training images per SGD step")
     lr: float = Field(0.05, gt=0, description="peak SGD learning rate (cosine schedule)")
-    momentum: float = Field(0.9, ge=0, lt=1)
-    weight_decay: float = Field(5e-4, ge=0)
+    momentum: float = Field(0.9, ge=0, lt=1, description="SGD momentum (nesterov)")
+    weight_decay: float = Field(5e-4, ge=0, description="L2 on weights (not on biases/norms)")
     warmup_epochs: float = Field(1.0, ge=0, description="linear LR warm-up")
-    label_smoothing: float = Field(0.1, ge=0, lt=1)
+    label_smoothing: float = Field(0.1, ge=0, lt=1, description="cross-entropy label smoothing")
     input_size: int = Field(128, ge=32, description="network input side; 64 px images are upsampled")
     crop_scale: tuple[float, float] = Field((0.6, 1.0), description="RandomResizedCrop area range")
-    test_fraction: float = Field(0.2, gt=0, lt=1)
-    seed: int = 0
+    test_fraction: float = Field(0.2, gt=0, lt=1, description="held-out share of every class")
+    seed: int = Field(0, description="seeds the split, initialisation, order and augmentation")
     device: str = Field("auto", description="auto, cpu or cuda")
     bf16: bool | None = Field(None, description="bf16 autocast; None = when supported")
     limit_per_class: int | None = Field(None, ge=2, description="smoke runs: images per class")
-    eval_batch_size: int = 256
+    eval_batch_size: int = Field(256, ge=1, description="images per forward pass when testing")
 
 
 def random_resized_crop_flip(

@@ -53,7 +53,8 @@ def scan_eurosat(root: Path, classes: tuple[str, ...] = EUROSAT_CLASSES) -> tupl
 
     Raises:
         DataNotFoundError: the folder is missing.
-        InvalidDataError: unknown or missing class folders, or an empty class folder.
+        InvalidDataError: unknown or missing class folders, an empty class folder, or a
+            non-image file in a class folder.
     """
     root = Path(root)
     if not root.is_dir():
@@ -71,7 +72,16 @@ def scan_eurosat(root: Path, classes: tuple[str, ...] = EUROSAT_CLASSES) -> tupl
         )
     files, labels = [], []
     for k, name in enumerate(classes):
-        images = sorted(p.name for p in (root / name).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        # Hidden files (.DS_Store) are ignored; anything else that is not an image is an error,
+        # so a half-copied or mixed-up folder is noticed instead of silently shrinking a class.
+        entries = [p for p in (root / name).iterdir() if p.is_file() and not p.name.startswith(".")]
+        strays = sorted(p.name for p in entries if p.suffix.lower() not in IMAGE_SUFFIXES)
+        if strays:
+            raise InvalidDataError(
+                f"{root / name / strays[0]} is not an image ({'/'.join(IMAGE_SUFFIXES)}): move it "
+                "out of the class folder"
+            )
+        images = sorted(p.name for p in entries)
         if not images:
             raise InvalidDataError(f"class folder {root / name} holds no images: restore it")
         files += [f"{name}/{f}" for f in images]
@@ -92,7 +102,7 @@ def read_image(path: Path, size: int = 64) -> np.ndarray:
             im = im.convert("RGB")
             if im.size != (size, size):
                 im = im.resize((size, size), Image.BILINEAR)
-            return np.asarray(im, dtype=np.uint8)
+            return np.array(im, dtype=np.uint8)  # a writable copy: torch.from_numpy needs one
     except (UnidentifiedImageError, OSError, ValueError):
         raise InvalidDataError(f"{path} is not a readable image: delete or replace it") from None
 
