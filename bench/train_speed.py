@@ -21,6 +21,7 @@ from torch import nn
 
 from lulc_core.config import eurosat_dir
 from lulc_core.data.eurosat import load_uint8, read_image, scan_eurosat
+from lulc_core.errors import LulcError
 from lulc_core.models import build_classifier
 from lulc_core.train import autocast, bf16_supported, random_resized_crop_flip
 
@@ -92,7 +93,10 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=None)
     args = parser.parse_args()
     root = args.data or eurosat_dir()
-    files, labels = scan_eurosat(root)
+    try:
+        files, labels = scan_eurosat(root)
+    except LulcError as e:
+        parser.error(str(e))
     n = (args.steps + 2) * args.batch_size
     pick = torch.randperm(len(files), generator=torch.Generator().manual_seed(0))[:n].tolist()
     files, labels = [files[i] for i in pick], [labels[i] for i in pick]
