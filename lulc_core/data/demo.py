@@ -14,9 +14,7 @@ layout of :mod:`lulc_core.data.scene`:
 Everything is **synthetic**: the land-use layout is procedural (dense core, urban rings,
 industry, roads, railways, a river, parks, forests, farmland; Ankara drier), and the imagery is
 textured from *real* EuroSAT patches of the matching class (:data:`UA_TO_EUROSAT`), quilted with
-feathered overlaps on one scene-wide lattice so neither the 64 px patches nor the rendering strips
-show. Deterministic from a seed: one generator per stage, independent of Python's hash seed.
-Details and the class mapping table: ``docs/demo-data.md``.
+feathered overlaps so no 64 px grid shows. Deterministic from a seed.
 """
 
 from __future__ import annotations
@@ -41,7 +39,6 @@ COARSE = 2  # the layout is drawn at 20 m and upsampled: land use has no 10 m de
 # EuroSAT RGB is reflectance DN 0..~2750 stretched to 0..255; L2A baseline 04.00 adds 1000.
 EUROSAT_DN_PER_LEVEL = 2750.0 / 255.0
 BOA_ADD_OFFSET = 1000
-CLOUD_DN = 7000.0  # thick cloud: bright and white in all three visible bands
 PATCHES_PER_CLASS = 120
 QUILT_STRIDE = 40  # 64 px patches every 40 px: 24 px feathered overlap hides the grid
 SYNTHETIC_NOTE = (
@@ -62,16 +59,8 @@ UA_TO_EUROSAT: dict[int, str] = {
     32000: "HerbaceousVegetation", 33000: "HerbaceousVegetation", 40000: "River",
     50000: "SeaLake",
 }
-# Bare ground looks brighter and less green than any EuroSAT class: code -> (weight, gain) of
-# the blend toward dry ochre ground (see _toward_bare).
-BARE_CODES: dict[int, tuple[float, float]] = {
-    13100: (0.85, 1.3), 13300: (0.85, 1.1), 13400: (0.85, 1.05), 33000: (0.85, 1.3),
-}
-# Crops and grassland that dry out in a hot summer (CityStyle.dryness).
-DRYING_CODES = {21000, 22000, 23000, 24000, 25000, 32000}
-DRY_TINT = np.array([1.08, 1.0, 0.86], np.float32)  # ochre: more red, less blue
-# Share of each EuroSAT patch's colour deviation from its class median that is kept.
-COLOUR_SPREAD_KEPT = 0.35
+# Codes whose texture is brightened/desaturated to read as bare ground (dry, mineral, building).
+BARE_CODES = {13100: 1.3, 13300: 1.1, 13400: 1.05, 33000: 1.3}
 VEGETATED = {14100, 14200, 21000, 22000, 23000, 24000, 25000, 31000, 32000, 40000}
 
 
@@ -87,7 +76,6 @@ class CityStyle:
     satellites: int  # small towns outside the main city
     radial_roads: int
     cloud_fraction: float
-    dryness: float  # 0..1, crops and grassland toward dry ochre ground
 
 
 STYLES: dict[str, CityStyle] = {
@@ -96,14 +84,12 @@ STYLES: dict[str, CityStyle] = {
         rural_mix={21000: 0.62, 23000: 0.1, 24000: 0.1, 22000: 0.04, 25000: 0.03,
                    32000: 0.08, 33000: 0.03},
         forest_share=0.22, river_width_m=140, satellites=9, radial_roads=8, cloud_fraction=0.03,
-        dryness=0.1,
     ),
     "ankara": CityStyle(
         core_km=3.0, ring_km=(5.0, 7.5, 10.0, 12.5),
         rural_mix={21000: 0.32, 23000: 0.08, 22000: 0.03, 24000: 0.05, 32000: 0.32,
                    33000: 0.18, 13100: 0.02},
         forest_share=0.05, river_width_m=40, satellites=4, radial_roads=6, cloud_fraction=0.02,
-        dryness=0.6,
     ),
 }
 DEFAULT_STYLE = STYLES["paris"]
@@ -161,8 +147,7 @@ def _voronoi_cells(rng: np.random.Generator, shape: tuple[int, int], spacing: fl
     yy, xx = np.mgrid[0 : shape[0], 0 : shape[1]].astype(np.float32)
     # Stretched space gives elongated, field-like parcels rather than a crazy-paving mosaic.
     stretch = np.array([1.8, 0.6], np.float32)
-    pixels = np.stack([yy.ravel(), xx.ravel()], 1) * stretch
-    _, ids = cKDTree(seeds * stretch).query(pixels, workers=2)
+    _, ids = cKDTree(seeds * stretch).query(np.stack([yy.ravel(), xx.ravel()], 1) * stretch, workers=2)
     return ids.reshape(shape).astype(np.int32)
 
 
@@ -237,8 +222,7 @@ def make_layout(shape: tuple[int, int], style: CityStyle, rng: np.random.Generat
     land[(np.abs(yy - ay) < 1.2 / px_km) & (np.abs(xx - ax) < 1.8 / px_km)] = 12400
 
     # Roads: radial fast-transit roads, a ring road, railways, a street grid in the city.
-    spokes = np.arange(style.radial_roads) * 2 * np.pi / style.radial_roads
-    angles = rng.uniform(0, 2 * np.pi) + spokes
+    angles = rng.uniform(0, 2 * np.pi) + np.arange(style.radial_roads) * 2 * np.pi / style.radial_roads
     ang = np.arctan2(yy - cy, xx - cx)
     road_warp = 0.05 * _smooth_noise(rng, shape, 200)
     for a in angles:
@@ -256,8 +240,7 @@ def make_layout(shape: tuple[int, int], style: CityStyle, rng: np.random.Generat
     # River: a meander through the city centre, industry and ports along it.
     x0 = np.linspace(0, w, 64)
     phase = rng.uniform(0, 2 * np.pi)
-    y_path = (cy + h * 0.12 * np.sin(x0 / w * 3 * np.pi + phase)
-              + h * 0.05 * np.sin(x0 / w * 9 * np.pi))
+    y_path = cy + h * 0.12 * np.sin(x0 / w * 3 * np.pi + phase) + h * 0.05 * np.sin(x0 / w * 9 * np.pi)
     y_path += cy - np.interp(cx, x0, y_path)  # through the centre
     river_y = np.interp(xx[0], x0, y_path)[None, :]
     half = style.river_width_m / 2 / (PIXEL * COARSE)
@@ -275,11 +258,7 @@ def make_layout(shape: tuple[int, int], style: CityStyle, rng: np.random.Generat
 
 
 def _load_patch_pool(root: Path, rng: np.random.Generator) -> dict[str, np.ndarray] | None:
-    """Real EuroSAT patches per class: {class: float32 (N, 64, 64, 3)}, or None if unavailable.
-
-    Each patch's mean colour is pulled most of the way to the class median: EuroSAT mixes
-    scenes and seasons, while a demo scene should look like one acquisition (no 640 m blotches).
-    """
+    """Real EuroSAT patches per class: {class: uint8 (N, 64, 64, 3)}, or None if unavailable."""
     from PIL import Image
 
     if not all((root / c).is_dir() for c in EUROSAT_CLASSES):
@@ -292,16 +271,11 @@ def _load_patch_pool(root: Path, rng: np.random.Generator) -> dict[str, np.ndarr
     pool = {}
     with ThreadPoolExecutor(4) as ex:
         for name in EUROSAT_CLASSES:
-            files = sorted(
-                p for p in (root / name).iterdir() if p.suffix.lower() in (".jpg", ".png")
-            )
+            files = sorted(p for p in (root / name).iterdir() if p.suffix.lower() in (".jpg", ".png"))
             if not files:
                 return None
             pick = rng.choice(len(files), size=min(PATCHES_PER_CLASS, len(files)), replace=False)
-            decoded = ex.map(read, [files[i] for i in sorted(pick)])
-            patches = np.stack(list(decoded)).astype(np.float32)
-            means = patches.mean(axis=(1, 2), keepdims=True)
-            patches -= (1 - COLOUR_SPREAD_KEPT) * (means - np.median(means, axis=0))
+            patches = np.stack(list(ex.map(read, [files[i] for i in sorted(pick)])))
             # Flips and rotations quadruple the variety without more decoding.
             pool[name] = np.concatenate([patches, np.rot90(patches, 1, (1, 2)),
                                          patches[:, ::-1], patches[:, :, ::-1]])
@@ -309,17 +283,15 @@ def _load_patch_pool(root: Path, rng: np.random.Generator) -> dict[str, np.ndarr
 
 
 def _procedural_pool(rng: np.random.Generator) -> dict[str, np.ndarray]:
-    """Fallback textures when EuroSAT is missing: per-class mean colour plus noise (float32)."""
+    """Fallback textures when EuroSAT is missing: per-class mean colour plus noise."""
     colours = {
-        "AnnualCrop": (120, 115, 90), "Forest": (45, 70, 50),
-        "HerbaceousVegetation": (110, 115, 85),
+        "AnnualCrop": (120, 115, 90), "Forest": (45, 70, 50), "HerbaceousVegetation": (110, 115, 85),
         "Highway": (120, 118, 115), "Industrial": (140, 135, 135), "Pasture": (85, 110, 70),
         "PermanentCrop": (115, 110, 85), "Residential": (125, 115, 110), "River": (60, 75, 80),
         "SeaLake": (30, 55, 75),
     }
     return {
-        name: np.clip(np.array(rgb, np.float32) + rng.normal(0, 12, (32, 64, 64, 3)), 0, 255)
-        .astype(np.float32)
+        name: np.clip(np.array(rgb, np.float32) + rng.normal(0, 12, (32, 64, 64, 3)), 0, 255).astype(np.uint8)
         for name, rgb in colours.items()
     }
 
@@ -330,121 +302,47 @@ def _feather_window(size: int = 64) -> np.ndarray:
     return (np.outer(w, w) + 1e-3)[:, :, None].astype(np.float32)
 
 
-class _Quilt:
-    """A seamless texture over the whole scene, from patches on a jittered lattice.
-
-    The lattice (which patch goes where) is drawn once for the whole scene, so any window of
-    the texture is the same whichever strip it is rendered in: no seams between strips, and
-    the 24 px feathered overlaps plus the jitter hide the 64 px patch grid.
-    """
-
-    def __init__(self, pool: np.ndarray, rows: int, cols: int, rng: np.random.Generator) -> None:
-        self.pool = pool
-        ny, nx = rows // QUILT_STRIDE + 3, cols // QUILT_STRIDE + 3
-        self.choice = rng.integers(0, len(pool), size=(ny, nx))
-        jitter = rng.integers(0, QUILT_STRIDE // 2, size=(ny, nx, 2))
-        # Patch corners in scene pixels; the lattice starts above/left of the scene.
-        self.y0 = np.arange(ny)[:, None] * QUILT_STRIDE + jitter[..., 0] - 64
-        self.x0 = np.arange(nx)[None, :] * QUILT_STRIDE + jitter[..., 1] - 64
-        self.window = _feather_window()
-
-    def render(self, top: int, bottom: int, left: int, right: int) -> np.ndarray:
-        """float32 (bottom - top, right - left, 3) texture of that scene window."""
-        acc = np.zeros((bottom - top, right - left, 3), np.float32)
-        wsum = np.zeros((bottom - top, right - left, 1), np.float32)
-        ny, nx = self.choice.shape
-        rows = range(max(0, (top - 64) // QUILT_STRIDE - 1), min(ny, bottom // QUILT_STRIDE + 3))
-        cols = range(max(0, (left - 64) // QUILT_STRIDE - 1), min(nx, right // QUILT_STRIDE + 3))
-        for i in rows:
-            for j in cols:
-                y, x = self.y0[i, j], self.x0[i, j]
-                ya, yb, xa, xb = max(y, top), min(y + 64, bottom), max(x, left), min(x + 64, right)
-                if ya >= yb or xa >= xb:
-                    continue
-                src = np.s_[ya - y : yb - y, xa - x : xb - x]
-                dst = np.s_[ya - top : yb - top, xa - left : xb - left]
-                acc[dst] += self.pool[self.choice[i, j]][src] * self.window[src]
-                wsum[dst] += self.window[src]
-        return acc / wsum
-
-
-def _toward_bare(pixels: np.ndarray, weight: float, gain: float) -> np.ndarray:
-    """Blend (N, 3) colours toward a brighter, dry, ochre version of their own brightness."""
-    luma = pixels.mean(axis=-1, keepdims=True)
-    return pixels * (1 - weight) + luma * gain * DRY_TINT * weight
+def _quilt(pool: np.ndarray, rows: int, cols: int, rng: np.random.Generator) -> np.ndarray:
+    """A seamless float32 (rows, cols, 3) texture from random patches with feathered overlaps."""
+    win = _feather_window()
+    ny, nx = rows // QUILT_STRIDE + 2, cols // QUILT_STRIDE + 2
+    acc = np.zeros((ny * QUILT_STRIDE + 64 + QUILT_STRIDE, nx * QUILT_STRIDE + 64 + QUILT_STRIDE, 3), np.float32)
+    wsum = np.zeros(acc.shape[:2] + (1,), np.float32)
+    choice = rng.integers(0, len(pool), size=(ny, nx))
+    # Jittered positions: a regular lattice of patches would show as a faint grid.
+    jitter = rng.integers(0, QUILT_STRIDE // 2, size=(ny, nx, 2))
+    oy, ox = rng.integers(QUILT_STRIDE // 2, QUILT_STRIDE, 2)
+    for i in range(ny):
+        for j in range(nx):
+            y, x = i * QUILT_STRIDE + jitter[i, j, 0], j * QUILT_STRIDE + jitter[i, j, 1]
+            acc[y : y + 64, x : x + 64] += pool[choice[i, j]] * win
+            wsum[y : y + 64, x : x + 64] += win
+    return acc[oy : oy + rows, ox : ox + cols] / wsum[oy : oy + rows, ox : ox + cols]
 
 
 def render_rgb(
-    labels: np.ndarray,
-    pool: dict[str, np.ndarray],
-    seed: int,
-    gains: np.ndarray | None = None,
-    dryness: float = 0.0,
-    strip: int = 512,
+    labels: np.ndarray, pool: dict[str, np.ndarray], rng: np.random.Generator, strip: int = 512
 ) -> np.ndarray:
-    """Texture a 10 m label raster (UA codes) into 8-bit-like RGB.
+    """Texture a 10 m label raster (UA codes) into 8-bit-like RGB (float32 rows, cols, 3).
 
-    Args:
-        labels: int (rows, cols) Urban Atlas codes.
-        pool: {EuroSAT class: float32 (N, 64, 64, 3)} patches.
-        seed: seeds one texture lattice per EuroSAT class (independent of iteration order).
-        gains: optional float32 (rows, cols) brightness factors (per-parcel variation).
-        dryness: 0..1, how far crops and grassland drift toward dry, ochre ground.
-        strip: rows rendered at once; the result does not depend on it.
-
-    Returns:
-        float32 (rows, cols, 3) RGB on the EuroSAT 0..255 scale.
+    Works in strips of ``strip`` rows so memory stays flat; per-parcel brightness jitter keeps
+    neighbouring fields distinguishable.
     """
     rows, cols = labels.shape
     out = np.empty((rows, cols, 3), np.float32)
-    quilts = {
-        name: _Quilt(pool[name], rows, cols, np.random.default_rng([seed, k]))
-        for k, name in enumerate(EUROSAT_CLASSES)
-    }
-    texture_of = {
-        int(c): UA_TO_EUROSAT.get(int(c), "HerbaceousVegetation") for c in np.unique(labels)
-    }
-    halo = 2  # rows beyond the strip so the border blur matches across strips
+    codes = np.unique(labels)
     for top in range(0, rows, strip):
-        a, b = max(0, top - halo), min(rows, top + strip + halo)
-        block = labels[a:b]
+        block = labels[top : top + strip]
         img = np.zeros(block.shape + (3,), np.float32)
-        for name in sorted(set(texture_of.values())):
-            mask = np.isin(block, [c for c, n in texture_of.items() if n == name])
-            cols_used = np.flatnonzero(mask.any(axis=0))
-            if cols_used.size:
-                left, right = int(cols_used[0]), int(cols_used[-1]) + 1
-                tex = quilts[name].render(a, b, left, right)
-                img[:, left:right][mask[:, left:right]] = tex[mask[:, left:right]]
-        for code, (weight, gain) in _bare_looks(dryness).items():
+        for name in {UA_TO_EUROSAT.get(int(c), "HerbaceousVegetation") for c in codes}:
+            mask = np.isin(block, [c for c in codes if UA_TO_EUROSAT.get(int(c)) == name])
+            if mask.any():
+                img[mask] = _quilt(pool[name], *block.shape, rng)[mask]
+        for code, gain in BARE_CODES.items():  # bare ground: brighter, less green
             m = block == code
-            img[m] = _toward_bare(img[m], weight, gain)
-        if gains is not None:
-            img *= gains[a:b, :, None]
-        # Mixed pixels on class borders: a 3x3 mean there, as a 10 m sensor would see them.
-        border = ndimage.maximum_filter(block, 3) != ndimage.minimum_filter(block, 3)
-        img[border] = ndimage.uniform_filter(img, (3, 3, 1))[border]
-        out[top : top + strip] = img[top - a : top - a + min(strip, rows - top)]
+            img[m] = img[m].mean(axis=-1, keepdims=True) * gain * 0.85 + img[m] * 0.15
+        out[top : top + strip] = img
     return out
-
-
-def _bare_looks(dryness: float) -> dict[int, tuple[float, float]]:
-    """Code -> (weight, gain) for :func:`_toward_bare`: bare land always, crops when dry."""
-    looks = {code: (dryness, 1.1) for code in DRYING_CODES}
-    looks.update(BARE_CODES)
-    return looks
-
-
-def parcel_gains(labels_coarse: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """float32 brightness factor per connected land-use region (fields differ from neighbours)."""
-    gains = np.ones(labels_coarse.shape, np.float32)
-    for code in np.unique(labels_coarse):
-        regions, n = ndimage.label(labels_coarse == code)
-        spread = 0.1 if int(code) in DRYING_CODES else 0.04
-        table = np.concatenate([[1.0], 1 + spread * rng.standard_normal(n)]).astype(np.float32)
-        m = regions > 0
-        gains[m] = table[regions[m]]
-    return gains
 
 
 def make_scl(
@@ -459,21 +357,15 @@ def make_scl(
     thresh = np.quantile(noise, 1 - style.cloud_fraction)
     cloud = noise > thresh
     core = noise > thresh + 0.5
-    haze = _smooth_noise(rng, shape, 60)
-    # Thin cirrus is a faint veil that fades out at its edges, not an opaque blob.
-    veil = np.clip((haze - np.quantile(haze, 1 - style.cloud_fraction / 2)) / 1.0, 0, 1) * ~cloud
-    cirrus = veil > 0
-    cloud_opacity = np.clip((noise - thresh) / 0.8, 0, 1) * cloud
-    # The sun stands in the south-east at the ~10:30 overpass: shadows fall north-west.
-    shift = (-int(rng.integers(20, 50)), -int(rng.integers(20, 50)))
-    shade = ndimage.shift(np.clip(cloud_opacity * 3, 0, 1), shift, order=0, cval=0.0)
-    shadow = (shade > 0.1) & ~cloud
+    cirrus = (_smooth_noise(rng, shape, 60) > np.quantile(noise, 1 - style.cloud_fraction / 2)) & ~cloud
+    shift = (int(rng.integers(8, 20)), int(rng.integers(8, 20)))  # sun low in the south-west
+    shadow = np.roll(cloud, shift, axis=(0, 1)) & ~cloud
     scl[shadow] = 3
     scl[cirrus] = 10
     scl[cloud] = 8
     scl[core] = 9
-    opacity = cloud_opacity + 0.1 * veil  # cirrus adds only a few % reflectance
-    opacity[shadow] = -0.45 * shade[shadow]  # negative = darken
+    opacity = np.clip((noise - thresh) / 0.8, 0, 1) * cloud + 0.35 * cirrus
+    opacity[shadow] = -0.4  # negative = darken
     return scl, opacity.astype(np.float32)
 
 
@@ -520,9 +412,7 @@ def _write_labels_vector(path: Path, labels_coarse: np.ndarray, crs: str, transf
     return len(gdf)
 
 
-def build_demo_scene(
-    aoi: AOI, out: Path, seed: int = 0, source_dir: Path | None = None
-) -> DemoSummary:
+def build_demo_scene(aoi: AOI, out: Path, seed: int = 0, source_dir: Path | None = None) -> DemoSummary:
     """Build one synthetic demo scene folder atomically.
 
     Args:
@@ -534,41 +424,31 @@ def build_demo_scene(
     Returns:
         A :class:`DemoSummary`.
     """
+    import rasterio
     from rasterio.transform import from_origin
 
     from lulc_core.artifacts import atomic_dir
 
     t0 = time.perf_counter()
-    city_key = sum(map(ord, aoi.name))
-    # One generator per stage, so that changing one stage leaves the others' output alone.
-    layout_rng, pool_rng, gain_rng, cloud_rng, texture_rng = (
-        np.random.default_rng([seed, city_key, *stage]) for stage in ((), (1,), (2,), (3,), (4,))
-    )
+    rng = np.random.default_rng([seed, sum(map(ord, aoi.name))])
     style = STYLES.get(aoi.name, DEFAULT_STYLE)
     crs, (left, top), width, height = scene_grid(aoi)
     tr10 = from_origin(left, top, PIXEL, PIXEL)
     tr20 = from_origin(left, top, PIXEL * COARSE, PIXEL * COARSE)
     coarse_shape = (height // COARSE, width // COARSE)
 
-    land20 = make_layout(coarse_shape, style, layout_rng)
+    land20 = make_layout(coarse_shape, style, rng)
     land10 = np.repeat(np.repeat(land20, COARSE, 0), COARSE, 1)
-    pool = _load_patch_pool(source_dir or eurosat_dir(), pool_rng)
+    pool = _load_patch_pool(source_dir or eurosat_dir(), rng)
     textures_real = pool is not None
-    gains = np.repeat(np.repeat(parcel_gains(land20, gain_rng), COARSE, 0), COARSE, 1)
-    rgb = render_rgb(
-        land10, pool if textures_real else _procedural_pool(pool_rng),
-        seed=int(texture_rng.integers(2**31)), gains=gains, dryness=style.dryness,
-    )
-    del gains
+    rgb = render_rgb(land10, pool if textures_real else _procedural_pool(rng), rng)
 
-    scl20, opacity20 = make_scl(land20, style, cloud_rng)
+    scl20, opacity20 = make_scl(land20, style, rng)
     opacity = ndimage.zoom(opacity20, COARSE, order=1)[:height, :width, None]
-    rgb *= EUROSAT_DN_PER_LEVEL  # now L2A reflectance DN without the offset
-    rgb += np.maximum(opacity, 0) * (CLOUD_DN - rgb)  # clouds blend toward white
-    rgb *= 1 + np.minimum(opacity, 0)  # shadows (negative opacity) darken
-    rgb += BOA_ADD_OFFSET
-    dn = np.clip(rgb, 1, 65535).astype(np.uint16)
-    del rgb, opacity
+    cloud_dn = 7000.0
+    dn = rgb * EUROSAT_DN_PER_LEVEL
+    dn = np.where(opacity > 0, dn * (1 - opacity) + cloud_dn * opacity, dn * (1 + opacity))
+    dn = np.clip(dn + BOA_ADD_OFFSET, 1, 65535).astype(np.uint16)
 
     # A thin no-data wedge in one corner, like the edge of a Sentinel-2 swath.
     yy, xx = np.ogrid[0:height, 0:width]
@@ -586,6 +466,8 @@ def build_demo_scene(
         _write_cog(tmp / "SCL.tif", scl20, crs, tr20, 0, "SCL")
         _write_cog(tmp / LABELS_RASTER, labels_index, crs, tr10, None, "urban_atlas_index")
         n_polygons = _write_labels_vector(tmp / LABELS_VECTOR, land20, crs, tr20)
+        with rasterio.open(tmp / "B02.tif") as check:  # the layout readers rely on
+            assert check.crs.to_string() == crs and check.shape == (height, width)
         manifest = SceneManifest(
             name=out.name, city=aoi.name if aoi.name in STYLES else None,
             bounds_wgs84=aoi.bounds, crs=crs, bands=["B02", "B03", "B04"], synthetic=True,
