@@ -92,3 +92,19 @@ def test_no_patch_grid_seams(scene: Path) -> None:
     usable = len(grad) // 64 * 64
     by_phase = grad[:usable].reshape(-1, 64).mean(axis=0)  # mean gradient per column phase
     assert by_phase.max() < 1.3 * np.median(by_phase)
+
+
+def test_same_seed_same_scene_across_processes(tmp_path: Path, eurosat_like: Path) -> None:
+    """String hashing differs between processes; the scene must not depend on it."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("import sys; from pathlib import Path; from lulc_core.data.demo import build_demo_scene; "
+            "from lulc_core.geo import AOI; build_demo_scene(AOI('testville', 2.30, 48.80, 2.36, 48.84), "
+            "Path(sys.argv[1]), seed=3, source_dir=Path(sys.argv[2]))")
+    for h in ("1", "2"):
+        subprocess.run([sys.executable, "-c", code, str(tmp_path / h), str(eurosat_like)],
+                       check=True, env=os.environ | {"PYTHONHASHSEED": h})
+    with rasterio.open(tmp_path / "1" / "B04.tif") as a, rasterio.open(tmp_path / "2" / "B04.tif") as b:
+        np.testing.assert_array_equal(a.read(1), b.read(1))

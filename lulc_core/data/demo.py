@@ -334,7 +334,8 @@ def render_rgb(
     for top in range(0, rows, strip):
         block = labels[top : top + strip]
         img = np.zeros(block.shape + (3,), np.float32)
-        for name in {UA_TO_EUROSAT.get(int(c), "HerbaceousVegetation") for c in codes}:
+        # sorted: set order follows string hashing, which changes between processes
+        for name in sorted({UA_TO_EUROSAT.get(int(c), "HerbaceousVegetation") for c in codes}):
             mask = np.isin(block, [c for c in codes if UA_TO_EUROSAT.get(int(c)) == name])
             if mask.any():
                 img[mask] = _quilt(pool[name], *block.shape, rng)[mask]
