@@ -18,3 +18,20 @@ def isolated_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, 
     monkeypatch.setenv("LULC_DATA_DIR", str(data))
     monkeypatch.setenv("LULC_ARTIFACTS_DIR", str(artifacts))
     return {"data": data, "artifacts": artifacts}
+
+
+def write_fake_eurosat(root: Path, per_class: int, noise: float = 15.0) -> Path:
+    """A EuroSAT-layout folder of generated 64x64 JPEGs, one distinct colour per class."""
+    import numpy as np
+    from PIL import Image
+
+    from lulc_core.classes import EUROSAT_CLASSES
+
+    rng = np.random.default_rng(0)
+    for k, name in enumerate(EUROSAT_CLASSES):
+        (root / name).mkdir(parents=True)
+        colour = np.array([25 * k, 255 - 25 * k, (80 * k) % 255], np.float32)
+        for n in range(per_class):
+            img = np.clip(colour + rng.normal(0, noise, (64, 64, 3)), 0, 255).astype(np.uint8)
+            Image.fromarray(img).save(root / name / f"{name}_{n + 1}.jpg")
+    return root

@@ -8,10 +8,10 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pytest
+from conftest import write_fake_eurosat
 import rasterio
-from PIL import Image
 
-from lulc_core.classes import EUROSAT_CLASSES, code_to_index
+from lulc_core.classes import code_to_index
 from lulc_core.data.demo import build_demo_scene
 from lulc_core.geo import AOI
 
@@ -20,16 +20,8 @@ SMALL = AOI("testville", 2.30, 48.80, 2.36, 48.84)  # ~440 x 450 px at 10 m
 
 @pytest.fixture(scope="module")
 def eurosat_like(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Tiny EuroSAT-layout folder: 3 noisy 64x64 JPEGs per class, class-specific colours."""
-    root = tmp_path_factory.mktemp("eurosat")
-    rng = np.random.default_rng(0)
-    for k, name in enumerate(EUROSAT_CLASSES):
-        (root / name).mkdir()
-        for n in range(3):
-            base = np.array([40 + 18 * k, 160 - 10 * k, 90], np.float32)
-            img = np.clip(base + rng.normal(0, 20, (64, 64, 3)), 0, 255).astype(np.uint8)
-            Image.fromarray(img).save(root / name / f"{name}_{n + 1}.jpg")
-    return root
+    """Tiny EuroSAT-layout folder: 3 noisy JPEGs per class."""
+    return write_fake_eurosat(tmp_path_factory.mktemp("eurosat"), per_class=3, noise=20)
 
 
 @pytest.fixture(scope="module")

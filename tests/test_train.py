@@ -13,10 +13,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import write_fake_eurosat
 import torch
-from PIL import Image
 
-from lulc_core.classes import EUROSAT_CLASSES
 from lulc_core.errors import ModelMismatchError
 from lulc_core.models import load_model
 from lulc_core.train import fit, random_resized_crop_flip
@@ -24,16 +23,8 @@ from lulc_core.train import fit, random_resized_crop_flip
 
 @pytest.fixture(scope="module")
 def tiny_eurosat(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """10 classes x 10 generated 64x64 JPEGs, each class its own colour (learnable)."""
-    root = tmp_path_factory.mktemp("eurosat")
-    rng = np.random.default_rng(0)
-    for k, name in enumerate(EUROSAT_CLASSES):
-        (root / name).mkdir()
-        colour = np.array([25 * k, 255 - 25 * k, (80 * k) % 255], np.float32)
-        for n in range(10):
-            img = np.clip(colour + rng.normal(0, 15, (64, 64, 3)), 0, 255).astype(np.uint8)
-            Image.fromarray(img).save(root / name / f"{name}_{n + 1}.jpg")
-    return root
+    """10 classes x 10 generated JPEGs, each class its own colour (learnable)."""
+    return write_fake_eurosat(tmp_path_factory.mktemp("eurosat"), per_class=10, noise=15)
 
 
 def test_crop_flip_shapes_and_content() -> None:
