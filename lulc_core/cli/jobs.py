@@ -1,0 +1,42 @@
+"""CLI: ``lulc jobs status`` and ``lulc jobs cancel`` for background training jobs (the
+dashboard's Training page starts them)."""
+
+from __future__ import annotations
+
+import typer
+
+from lulc_core.cli import app
+
+jobs_app = typer.Typer(help="Background training jobs (started from the dashboard).",
+                       no_args_is_help=True)
+app.add_typer(jobs_app, name="jobs")
+
+
+@jobs_app.command("status")
+def status(lines: int = typer.Option(5, help="log lines to show")) -> None:
+    """The latest job: state, progress and the end of its log."""
+    from lulc_core.jobs import current_job, log_tail, read_progress
+
+    job = current_job()
+    if job is None:
+        typer.echo("no training job has run yet")
+        return
+    fields = [job.id, job.state, f"{job.spec.task} {job.spec.model_name}", f"started {job.started}",
+              job.message]
+    typer.echo("\t".join(f for f in fields if f))
+    progress = read_progress(job)
+    if job.running and progress is not None:
+        eta = "-" if progress.eta_seconds is None else f"{progress.eta_seconds:.0f} s"
+        typer.echo(f"epoch {progress.epoch}/{progress.epochs}, loss {progress.loss}, ETA {eta}")
+    if lines:
+        typer.echo(log_tail(job, lines))
+
+
+@jobs_app.command("cancel")
+def cancel(token: str = typer.Option(..., envvar="LULC_ADMIN_TOKEN", help="admin token")) -> None:
+    """Cancel the running job; the previous models stay as they are."""
+    from lulc_core.jobs import cancel_job
+
+    job = cancel_job(token)
+    typer.echo("no job is running" if job is None
+               else f"cancelling {job.id} ({job.spec.model_name})")

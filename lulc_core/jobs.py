@@ -1,0 +1,351 @@
+"""Background training jobs: start, watch and cancel one ``lulc train ...`` process at a time.
+
+A job is ``lulc train classifier|segmenter ...`` run as its own process, so it outlives the
+dashboard, the browser and a Streamlit restart. Each job has a folder under
+``<artifacts>/jobs/<id>/``::
+
+    status.json     JobStatus: state, process group, argv, times, return code, message
+    progress.json   written by the trainer ($LULC_PROGRESS_FILE): epoch, loss, eta_seconds, ...
+    log.txt         the trainer's stdout and stderr
+    cancel          present once a cancel was requested
+
+One job at a time is a kernel ``flock`` on ``<artifacts>/jobs/lock``: :func:`start_job` takes
+it and hands it to a small supervisor (``python -m lulc_core.jobs supervise <id>``, leader of
+a new session) which passes it on to the trainer, waits for it and writes the final state.
+The lock lives exactly as long as those processes, so a crash or a reboot leaves no stale lock.
+A failed or cancelled job never touches the previous model: training publishes its model
+folder atomically, only at the end (:func:`lulc_core.artifacts.save_model`).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hmac
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from lulc_core.artifacts import atomic_write_text
+from lulc_core.config import StrictModel, artifacts_dir, safe_name
+from lulc_core.errors import (
+    DataNotFoundError, InvalidDataError, JobRunningError, LulcError, PermissionDeniedError,
+)
+
+TOKEN_ENV = "LULC_ADMIN_TOKEN"
+STATUS_FILE, PROGRESS_FILE, LOG_FILE = "status.json", "progress.json", "log.txt"
+CANCEL_FILE = "cancel"
+State = Literal["starting", "running", "succeeded", "failed", "cancelled"]
+
+
+class JobSpec(StrictModel):
+    """What to retrain; turned into a ``lulc train ...`` command line by :meth:`argv`."""
+
+    task: Literal["classifier", "segmenter"]
+    model: str = Field("efficientnet_lite0", description="classifier architecture")
+    city: str | None = Field(None, description="segmenter: patch store to train on")
+    encoder: str = Field("efficientnet-b0", description="segmenter: U-Net encoder")
+    weights: str | None = Field(None, description="initialisation (None: the CLI's default): "
+                                "classifier imagenet|none; segmenter "
+                                "none|imagenet|eurosat|lite0-imagenet")
+    epochs: int = Field(10, ge=1, le=1000)
+    name: str | None = Field(None, description="model folder (default: architecture / unet-<city>)")
+    limit: int | None = Field(None, ge=2, description="trial runs: images per class / patches")
+    input_size: int | None = Field(None, ge=32, description="classifier input side (None: CLI's)")
+    resume: bool = Field(False, description="continue an interrupted run of the same name")
+
+    @property
+    def model_name(self) -> str:
+        """The model folder the job will (re)write; by default the model it retrains, or
+        ``<that>-trial`` for a trial run, which must never replace a fully trained model."""
+        default = self.model if self.task == "classifier" else f"unet-{self.city}"
+        return self.name or (f"{default}-trial" if self.limit else default)
+
+    def argv(self) -> list[str]:
+        """The trainer's command line.
+
+        Raises:
+            InvalidDataError: a name or city could escape its folder.
+            UnknownNameError: unknown architecture, encoder or initialisation.
+        """
+        from lulc_core.models import CLASSIFIERS, ENCODERS, INITIALISATIONS, check_name
+
+        train = [sys.executable, "-m", "lulc_core", "train"]
+        if self.task == "classifier":
+            check_name(self.model, CLASSIFIERS, "model")
+            if self.weights:
+                check_name(self.weights, dict.fromkeys(("imagenet", "none")), "classifier weights")
+            argv = [*train, "classifier", "--model", self.model]
+            options = {"--weights": self.weights, "--input-size": self.input_size,
+                       "--limit-per-class": self.limit}
+        else:
+            check_name(self.encoder, ENCODERS, "encoder")
+            if self.weights:
+                check_name(self.weights, dict.fromkeys(INITIALISATIONS), "encoder initialisation")
+            argv = [*train, "segmenter", "--city", safe_name(self.city or "", "city"),
+                    "--encoder", self.encoder]
+            options = {"--encoder-weights": self.weights, "--limit": self.limit}
+        options |= {"--name": safe_name(self.model_name, "model name"), "--epochs": self.epochs}
+        argv += [str(x) for key, val in options.items() if val is not None for x in (key, val)]
+        return [*argv, "--resume" if self.resume else "--no-resume"]
+
+
+class JobStatus(StrictModel):
+    """One job as recorded in ``status.json``."""
+
+    id: str
+    spec: JobSpec
+    argv: list[str]
+    state: State
+    pid: int | None = Field(None, description="supervisor pid = the job's process group")
+    started: str
+    finished: str | None = None
+    return_code: int | None = None
+    message: str = ""
+
+    @property
+    def running(self) -> bool:
+        return self.state in ("starting", "running")
+
+    @property
+    def folder(self) -> Path:
+        return jobs_dir() / self.id
+
+
+class JobProgress(BaseModel):
+    """The trainer's last progress report (see :class:`lulc_core.train.Progress`)."""
+
+    model_config = ConfigDict(extra="ignore")
+    epochs: int = 1
+    epoch: int = 0
+    batch: int = 0
+    batches: int | None = None
+    loss: float | None = None
+    eta_seconds: float | None = None
+    elapsed_seconds: float = 0.0
+    message: str = ""
+
+    @property
+    def fraction(self) -> float:
+        """Share of the training done, 0..1 (``batch`` > 0 while inside epoch ``epoch``)."""
+        done = float(self.epoch)
+        if self.batch and self.batches:
+            done += self.batch / self.batches - 1
+        return min(max(done / self.epochs, 0.0), 1.0)
+
+
+def jobs_dir() -> Path:
+    """``<artifacts>/jobs``: one folder per job, plus the lock."""
+    return artifacts_dir() / "jobs"
+
+
+def retraining_enabled() -> bool:
+    """True when an admin token is configured (``$LULC_ADMIN_TOKEN``)."""
+    return bool(os.environ.get(TOKEN_ENV))
+
+
+def check_token(token: str | None) -> None:
+    """Check an admin token against ``$LULC_ADMIN_TOKEN`` in constant time.
+
+    Raises:
+        PermissionDeniedError: retraining is disabled (no token configured) or the token is wrong.
+    """
+    expected = os.environ.get(TOKEN_ENV, "")
+    if not expected:
+        raise PermissionDeniedError(
+            f"retraining is disabled on this server: start it with {TOKEN_ENV} set to a secret "
+            f"(e.g. {TOKEN_ENV}=my-secret make demo) and enter that secret"
+        )
+    if not hmac.compare_digest((token or "").encode(), expected.encode()):
+        raise PermissionDeniedError(
+            f"wrong admin token: enter the secret the server was started with ({TOKEN_ENV})"
+        )
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _write_status(status: JobStatus) -> None:
+    atomic_write_text(status.folder / STATUS_FILE, status.model_dump_json(indent=2) + "\n")
+
+
+def _lock_is_held() -> bool:
+    """Whether a job's processes hold the lock (probed with a shared, non-blocking flock)."""
+    path = jobs_dir() / "lock"
+    if not path.exists():
+        return False
+    with open(path) as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        return False
+
+
+def job_status(job_id: str) -> JobStatus:
+    """The recorded status of a job; a job that says it runs but whose processes are gone
+    (machine restart, supervisor killed) is reported as failed.
+
+    Raises:
+        DataNotFoundError: no such job.
+        InvalidDataError: its status file is corrupted.
+    """
+    path = jobs_dir() / safe_name(job_id, "job id") / STATUS_FILE
+    try:
+        status = JobStatus.model_validate_json(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise DataNotFoundError(f"no training job {job_id!r}: see `lulc jobs status`") from None
+    except ValidationError:
+        raise InvalidDataError(
+            f"status of job {job_id} is corrupted: delete {path.parent}"
+        ) from None
+    if status.running and not _lock_is_held():
+        status = status.model_copy(update={
+            "state": "failed", "message": "the job's processes ended without reporting "
+            "(the machine restarted or they were killed); previous models are unchanged"})
+    return status
+
+
+def current_job() -> JobStatus | None:
+    """The latest job (running or finished), or None if no job was ever started."""
+    ids = sorted(p.name for p in jobs_dir().glob("*") if (p / STATUS_FILE).is_file())
+    for job_id in reversed(ids):
+        try:
+            return job_status(job_id)
+        except LulcError:
+            continue
+    return None
+
+
+def read_progress(job: JobStatus) -> JobProgress | None:
+    """The trainer's last progress report, or None before the first one."""
+    try:
+        return JobProgress.model_validate_json((job.folder / PROGRESS_FILE).read_text())
+    except (FileNotFoundError, ValidationError):
+        return None
+
+
+def log_tail(job: JobStatus, lines: int = 20) -> str:
+    """The last ``lines`` lines of the job's log (progress-bar redraws collapsed)."""
+    try:
+        with open(job.folder / LOG_FILE, "rb") as f:
+            f.seek(max(0, f.seek(0, os.SEEK_END) - 64_000))
+            text = f.read().decode("utf-8", errors="replace")
+    except FileNotFoundError:
+        return ""
+    # A progress bar redraws one line with "\r": keep its last drawing.
+    drawn = [next((part for part in reversed(line.split("\r")) if part.strip()), "")
+             for line in text.split("\n")]
+    return "\n".join([line for line in drawn if line][-lines:])
+
+
+def start_job(spec: JobSpec, token: str | None) -> JobStatus:
+    """Start a training job in the background (its own session: it survives the caller).
+
+    Args:
+        spec: what to train.
+        token: the admin token (checked against ``$LULC_ADMIN_TOKEN``).
+
+    Returns:
+        The new job's status (state ``starting``).
+
+    Raises:
+        PermissionDeniedError: retraining disabled or wrong token.
+        JobRunningError: another job is running.
+        InvalidDataError, UnknownNameError: bad names in ``spec``.
+    """
+    check_token(token)
+    argv = spec.argv()
+    jobs_dir().mkdir(parents=True, exist_ok=True)
+    lock_fd = os.open(jobs_dir() / "lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        for _ in range(5):  # a status probe may hold the lock shared for a moment
+            try:
+                fcntl.flock(lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                time.sleep(0.05)
+        else:
+            job = current_job()
+            what = f" ({job.spec.model_name}, started {job.started})" if job and job.running else ""
+            raise JobRunningError(
+                f"a training job is already running{what}: wait for it to finish or cancel it"
+            )
+        job_id = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S-%f")
+        status = JobStatus(id=job_id, spec=spec, argv=argv, state="starting", started=_now())
+        status.folder.mkdir()
+        _write_status(status)
+        env = {k: v for k, v in os.environ.items() if k != TOKEN_ENV}
+        with open(status.folder / LOG_FILE, "ab") as log:
+            supervisor = subprocess.Popen(
+                [sys.executable, "-m", "lulc_core.jobs", "supervise", job_id, str(lock_fd)],
+                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env,
+                pass_fds=(lock_fd,), start_new_session=True,
+            )
+        # Reap it when it ends so a long-lived caller (the dashboard) keeps no zombie.
+        threading.Thread(target=supervisor.wait, daemon=True).start()
+        return status.model_copy(update={"pid": supervisor.pid})
+    finally:
+        os.close(lock_fd)  # the supervisor holds its own reference to the lock
+
+
+def cancel_job(token: str | None) -> JobStatus | None:
+    """Cancel the running job: SIGTERM to its process group; the supervisor records
+    ``cancelled``. Training writes its model only at the end, so the previous one stays.
+
+    Returns:
+        The job's status (it may still say ``running`` for a moment), or None if none runs.
+
+    Raises:
+        PermissionDeniedError: retraining disabled or wrong token.
+    """
+    check_token(token)
+    job = current_job()
+    if job is None or not job.running:
+        return None
+    (job.folder / CANCEL_FILE).touch()
+    # Re-read: the supervisor checks the cancel file after recording its pid, so one side acts.
+    job = job_status(job.id)
+    if job.running and job.pid:
+        try:
+            os.killpg(job.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+    return job
+
+
+def _supervise(job_id: str, lock_fd: int) -> None:
+    """Run a job's trainer (holding the lock), wait for it and record how it ended."""
+    status = job_status(job_id)
+    folder = status.folder
+    # Cancel sends SIGTERM to the whole group: the trainer stops, the supervisor stays to record it.
+    signal.signal(signal.SIGTERM, lambda *_: None)
+    env = os.environ | {"LULC_PROGRESS_FILE": str(folder / PROGRESS_FILE), "PYTHONUNBUFFERED": "1"}
+    trainer = subprocess.Popen(status.argv, stdin=subprocess.DEVNULL, env=env, pass_fds=(lock_fd,))
+    _write_status(status.model_copy(update={"state": "running", "pid": os.getpid()}))
+    if (folder / CANCEL_FILE).exists():
+        trainer.terminate()
+    code = trainer.wait()
+    if code == 0:
+        state, message = "succeeded", f"model {status.spec.model_name} saved"
+    elif (folder / CANCEL_FILE).exists():
+        state, message = "cancelled", "cancelled; previous models are unchanged"
+    else:
+        last = log_tail(status, 1).removeprefix("error: ")
+        state, message = "failed", f"{last or f'exit code {code}'}; previous models are unchanged"
+    _write_status(status.model_copy(update={"state": state, "pid": os.getpid(), "finished": _now(),
+                                            "return_code": code, "message": message}))
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 4 or sys.argv[1] != "supervise":
+        sys.exit("usage: python -m lulc_core.jobs supervise JOB_ID LOCK_FD (run by start_job)")
+    _supervise(sys.argv[2], int(sys.argv[3]))

@@ -1,0 +1,202 @@
+"""Background training jobs: admin token, one job at a time, real runs to success and cancel
+(the previous model stays byte-identical), and the Training page."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from conftest import write_fake_eurosat
+from pydantic import ValidationError
+from streamlit.testing.v1 import AppTest
+
+from lulc_core import jobs
+from lulc_core.config import REPO_ROOT
+from lulc_core.errors import (
+    InvalidDataError, JobRunningError, PermissionDeniedError, UnknownNameError,
+)
+
+TOKEN = "s3cret"
+SMOKE = jobs.JobSpec(task="classifier", model="resnet18", weights="none", input_size=32, limit=4,
+                     epochs=1, name="smoke")
+
+
+@pytest.fixture
+def job_env(isolated_dirs: dict[str, Path], tmp_path: Path,
+            monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]:
+    """Isolated folders, a 10 x 5 image fake EuroSAT and an admin token."""
+    eurosat = write_fake_eurosat(tmp_path / "eurosat", per_class=5)
+    monkeypatch.setenv("LULC_EUROSAT_DIR", str(eurosat))
+    monkeypatch.setenv(jobs.TOKEN_ENV, TOKEN)
+    return isolated_dirs
+
+
+def _recorded_running_job() -> jobs.JobStatus:
+    status = jobs.JobStatus(id="20250101-000000-000000", spec=SMOKE, argv=SMOKE.argv(),
+                            state="running", started="2025-01-01T00:00:00+00:00")
+    status.folder.mkdir(parents=True)
+    (status.folder / jobs.STATUS_FILE).write_text(status.model_dump_json())
+    return status
+
+
+@pytest.fixture
+def running_job(job_env: dict[str, Path]) -> Iterator[jobs.JobStatus]:
+    """A job that looks running: its status file, and the lock held by this test process."""
+    status = _recorded_running_job()
+    with open(jobs.jobs_dir() / "lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield status
+
+
+def _eventually(condition, timeout: float = 10) -> bool:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
+
+
+def _wait(job_id: str, done, timeout: float = 240) -> jobs.JobStatus:
+    """The job's status once ``done(status)``; on timeout, cancel it and fail with its log."""
+    if not _eventually(lambda: done(jobs.job_status(job_id)), timeout):
+        jobs.cancel_job(TOKEN)
+        pytest.fail(f"job not done after {timeout} s:\n{jobs.log_tail(jobs.job_status(job_id))}")
+    return jobs.job_status(job_id)
+
+
+def _group_gone(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
+def _snapshot(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+def _job_folders() -> list[Path]:
+    return [p for p in jobs.jobs_dir().glob("*") if p.is_dir()]
+
+
+def test_token_unset_or_wrong_is_refused(job_env: dict[str, Path],
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(PermissionDeniedError, match="wrong admin token"):
+        jobs.start_job(SMOKE, "not-it")
+    with pytest.raises(PermissionDeniedError, match="wrong admin token"):
+        jobs.cancel_job(None)
+    monkeypatch.delenv(jobs.TOKEN_ENV)
+    assert not jobs.retraining_enabled()
+    with pytest.raises(PermissionDeniedError, match=f"disabled.*{jobs.TOKEN_ENV}"):
+        jobs.start_job(SMOKE, TOKEN)
+    assert not _job_folders()
+
+
+@pytest.mark.parametrize("fields, error", [
+    ({"name": "../evil"}, InvalidDataError),
+    ({"name": "a/b"}, InvalidDataError),
+    ({"name": ".hidden"}, InvalidDataError),
+    ({"model": "vgg16"}, UnknownNameError),
+    ({"weights": "eurosat"}, UnknownNameError),
+    ({"task": "segmenter", "city": "../paris"}, InvalidDataError),
+    ({"task": "segmenter", "city": "paris", "weights": "random"}, UnknownNameError),
+])
+def test_bad_specs_are_refused_before_anything_runs(job_env: dict[str, Path], fields: dict,
+                                                    error: type) -> None:
+    with pytest.raises(error):
+        jobs.start_job(SMOKE.model_copy(update=fields), TOKEN)
+    assert not _job_folders()
+
+
+def test_spec_forbids_unknown_fields_and_builds_the_cli() -> None:
+    with pytest.raises(ValidationError):
+        jobs.JobSpec(task="classifier", lr=0.1)
+    argv = jobs.JobSpec(task="segmenter", city="paris", weights="eurosat", epochs=3).argv()
+    assert argv[1:] == ["-m", "lulc_core", "train", "segmenter", "--city", "paris", "--encoder",
+                        "efficientnet-b0", "--encoder-weights", "eurosat", "--name", "unet-paris",
+                        "--epochs", "3", "--no-resume"]
+    assert jobs.JobSpec(task="classifier", limit=20).model_name == "efficientnet_lite0-trial"
+
+
+def test_second_start_is_refused_while_a_job_runs(running_job: jobs.JobStatus) -> None:
+    with pytest.raises(JobRunningError, match="already running.*smoke.*cancel it"):
+        jobs.start_job(SMOKE, TOKEN)
+    assert jobs.current_job().state == "running" and len(_job_folders()) == 1
+
+
+def test_job_whose_processes_vanished_is_reported_failed(job_env: dict[str, Path]) -> None:
+    _recorded_running_job()  # as after a reboot: "running" on disk, nobody holds the lock
+    job = jobs.current_job()
+    assert job.state == "failed" and "ended without reporting" in job.message
+    assert jobs.cancel_job(TOKEN) is None
+
+
+@pytest.mark.slow
+def test_job_trains_to_success_and_publishes_the_model(job_env: dict[str, Path]) -> None:
+    started = jobs.start_job(SMOKE, TOKEN)
+    assert started.running and started.pid
+    with pytest.raises(JobRunningError):
+        jobs.start_job(SMOKE.model_copy(update={"name": "other"}), TOKEN)
+    done = _wait(started.id, lambda s: not s.running)
+    assert done.state == "succeeded" and done.return_code == 0, jobs.log_tail(done)
+    assert (job_env["artifacts"] / "models" / "smoke" / "card.json").is_file()
+    assert jobs.read_progress(done).epoch == 1
+    assert "test accuracy" in jobs.log_tail(done)
+    assert _eventually(lambda: not jobs._lock_is_held())  # the lock went with the processes
+
+
+@pytest.mark.slow
+def test_cancel_stops_the_job_and_keeps_the_previous_model(job_env: dict[str, Path]) -> None:
+    previous = job_env["artifacts"] / "models" / "smoke"
+    previous.mkdir()
+    (previous / "card.json").write_text('{"name": "smoke"}')
+    (previous / "model.safetensors").write_bytes(os.urandom(4096))
+    before = _snapshot(previous)
+    started = jobs.start_job(SMOKE.model_copy(update={"epochs": 1000}), TOKEN)
+    _wait(started.id, lambda s: jobs.read_progress(s) is not None)  # in the middle of training
+    assert jobs.cancel_job(TOKEN).id == started.id
+    done = _wait(started.id, lambda s: not s.running, timeout=60)
+    assert done.state == "cancelled" and done.return_code != 0
+    assert _snapshot(previous) == before
+    assert [p.name for p in previous.parent.iterdir() if not p.name.startswith(".")] == ["smoke"]
+    assert _eventually(lambda: _group_gone(done.pid)), "processes of the cancelled job are left"
+    assert jobs.cancel_job(TOKEN) is None
+
+
+def _page() -> AppTest:
+    return AppTest.from_file(str(REPO_ROOT / "pages" / "training.py"), default_timeout=60).run()
+
+
+def test_page_without_token_says_retraining_is_disabled(job_env: dict[str, Path],
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(jobs.TOKEN_ENV)
+    at = _page()
+    assert not at.exception
+    assert any("Retraining is disabled" in i.value and jobs.TOKEN_ENV in i.value for i in at.info)
+    assert "job_start" not in {b.key for b in at.button}
+    assert any("No training job has run yet" in c.value for c in at.caption)  # status still shown
+
+
+def test_page_wrong_token_shows_an_error(job_env: dict[str, Path]) -> None:
+    at = _page()
+    at.text_input(key="job_token").set_value("wrong")
+    at.button(key="job_start").click().run()
+    assert not at.exception
+    assert [e.value for e in at.error] == [
+        f"wrong admin token: enter the secret the server was started with ({jobs.TOKEN_ENV})"]
+    assert not _job_folders()
+
+
+def test_page_shows_the_running_job_and_refuses_a_second(running_job: jobs.JobStatus) -> None:
+    at = _page()
+    assert "job_cancel" in {b.key for b in at.button}
+    at.text_input(key="job_token").set_value(TOKEN)
+    at.button(key="job_start").click().run()
+    assert not at.exception
+    assert any("already running" in e.value for e in at.error)
