@@ -61,3 +61,43 @@ def area_prediction(model_name: str, scene: str, _aoi, bbox_key: str | None = No
     from lulc_core.predict import predict_area
 
     return predict_area(model(model_name), scene_dir(scene), _aoi)
+
+
+def test_predictions(name: str) -> pd.DataFrame:
+    """Saved per-image test predictions of a classifier (re-read when the file changes).
+
+    Raises:
+        LulcError: none saved yet, or the file is broken (the message says how to fix it).
+    """
+    from lulc_core.heldout import TEST_PREDICTIONS_FILE
+
+    path = models_dir() / name / TEST_PREDICTIONS_FILE
+    return _test_predictions(str(path.parent), path.stat().st_mtime_ns if path.is_file() else 0)
+
+
+@st.cache_data(max_entries=8)
+def _test_predictions(folder: str, modified_ns: int) -> pd.DataFrame:
+    from lulc_core.heldout import load_test_predictions
+
+    return load_test_predictions(Path(folder))
+
+
+def thumbnail(path: Path):
+    """An image tile enlarged for display (see :func:`enlarge`); None when the file is
+    missing or unreadable."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as img:
+            return enlarge(img.convert("RGB"))
+    except (UnidentifiedImageError, OSError):
+        return None
+
+
+def enlarge(image, width: int = 192):
+    """A PIL image enlarged by a whole factor to about ``width`` px with nearest-neighbour,
+    so 64 px tiles stay crisp instead of being blurred by the browser; larger images as is."""
+    from PIL import Image
+
+    scale = max(1, width // max(image.size))
+    return image.resize((image.width * scale, image.height * scale), Image.Resampling.NEAREST)

@@ -10,6 +10,7 @@ model card: RGB uint8 -> float in [0, 1] -> resize to ``card.input_size`` -> nor
 from __future__ import annotations
 
 import filecmp
+import io
 import json
 import os
 import time
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import torch
 from PIL import Image, UnidentifiedImageError
 
@@ -129,6 +131,68 @@ def read_geotiff_rgb(path: Path) -> np.ndarray:
         dn *= 10000.0  # reflectance 0..1 -> DN
     rgb = np.clip(np.nan_to_num(dn) / EUROSAT_RGB_MAX_DN * 255.0 + 0.5, 0, 255)
     return np.ascontiguousarray(rgb.astype(np.uint8).transpose(1, 2, 0))
+
+
+# Limits for images uploaded in the dashboard. EuroSAT tiles are 64 x 64 px (640 m at 10 m);
+# other sizes are resized to the model's square input, so a small, roughly square tile is
+# what the classifier can judge. Below 32 px there is too little to see; above 1024 px the
+# image covers far more than one land-cover patch; beyond 2:1 the squeeze into a square
+# distorts shapes (roads, fields) the model relies on.
+UPLOAD_MAX_BYTES = 2 * 1024 * 1024
+UPLOAD_MIN_SIDE = 32
+UPLOAD_MAX_SIDE = 1024
+UPLOAD_MAX_ASPECT = 2.0
+UPLOAD_FORMATS = frozenset({"JPEG", "PNG"})
+
+
+def read_upload(data: bytes) -> Image.Image:
+    """An uploaded JPG/PNG as an RGB image, refused with a plain-words message when the
+    classifier could not judge it (see the ``UPLOAD_*`` limits).
+
+    The pixel size is checked from the header before the image is decoded, so a huge image
+    in a small file is refused without decoding it.
+
+    Raises:
+        InvalidDataError: empty, larger than 2 MB, not a JPG/PNG, unreadable, smaller than
+            32 px or larger than 1024 px on a side, or more than twice as long as wide.
+    """
+    megabytes = UPLOAD_MAX_BYTES // (1024 * 1024)
+    if not data:
+        raise InvalidDataError("That file is empty: upload a JPG or PNG image.")
+    if len(data) > UPLOAD_MAX_BYTES:
+        raise InvalidDataError(
+            f"That file is {len(data) / 1024 / 1024:.1f} MB; the limit is {megabytes} MB. "
+            "Upload a small image tile (a 64 x 64 px EuroSAT tile is a few KB)."
+        )
+    unreadable = "That file is not a readable image: upload a JPG or PNG."
+    try:
+        image = Image.open(io.BytesIO(data))
+    except (UnidentifiedImageError, OSError, SyntaxError, Image.DecompressionBombError):
+        raise InvalidDataError(unreadable) from None
+    if image.format not in UPLOAD_FORMATS:
+        raise InvalidDataError(f"That file is a {image.format} image: upload a JPG or PNG.")
+    width, height = image.size
+    size = f"The image is {width} x {height} px"
+    if min(width, height) < UPLOAD_MIN_SIDE:
+        raise InvalidDataError(
+            f"{size}: too small to recognise anything. Upload a tile of at least "
+            f"{UPLOAD_MIN_SIDE} x {UPLOAD_MIN_SIDE} px (EuroSAT tiles are 64 x 64 px)."
+        )
+    if max(width, height) > UPLOAD_MAX_SIDE:
+        raise InvalidDataError(
+            f"{size}: too large. Crop a tile of at most {UPLOAD_MAX_SIDE} px a side; the "
+            "classifier judges small tiles (EuroSAT tiles are 64 x 64 px, 640 m across)."
+        )
+    if max(width, height) > UPLOAD_MAX_ASPECT * min(width, height):
+        raise InvalidDataError(
+            f"{size}, far from square: crop a roughly square tile (at most "
+            f"{UPLOAD_MAX_ASPECT:g} times as long as wide). The classifier squeezes every "
+            "image into a square, which would distort it."
+        )
+    try:
+        return image.convert("RGB")
+    except (OSError, SyntaxError, ValueError):  # truncated or corrupted pixel data
+        raise InvalidDataError(unreadable) from None
 
 
 def eval_transform(card: ModelCard) -> Callable[[np.ndarray], torch.Tensor]:
@@ -255,6 +319,10 @@ class EvaluationResult:
         images: images scored.
         seconds: wall time of reading + inference.
         notes: things the reader should know (excluded training images, absent classes).
+        predictions: one row per scored image (:func:`lulc_core.heldout.prediction_table`).
+        test_split: the scored images are exactly the held-out test split in the model's
+            ``split.json``, so ``predictions`` may be saved with the model
+            (:func:`lulc_core.heldout.save_test_predictions`).
     """
 
     model: str
@@ -263,6 +331,8 @@ class EvaluationResult:
     images: int
     seconds: float
     notes: list[str] = field(default_factory=list)
+    predictions: pd.DataFrame | None = None
+    test_split: bool = False
 
     def to_json(self) -> dict[str, Any]:
         """Plain JSON-ready summary (per-class scores included, NaN as null)."""
@@ -314,13 +384,13 @@ def scan_class_folder(folder: Path) -> dict[str, list[Path]]:
     return classes
 
 
-def _training_files(model_folder: Path | None) -> set[str]:
-    """Relative paths (``<Class>/<file>``) the model was trained or validated on, from the
-    ``split.json`` its trainer saved (empty when there is none)."""
+def _split_files(model_folder: Path | None, *keys: str) -> set[str]:
+    """Relative paths (``<Class>/<file>``) listed under ``keys`` (e.g. "train", "val") in the
+    ``split.json`` the model's trainer saved (empty when there is none)."""
     if model_folder is None or not (model_folder / "split.json").is_file():
         return set()
     split = json.loads((model_folder / "split.json").read_text(encoding="utf-8"))
-    return {str(p) for key in ("train", "val") for p in split.get(key, [])}
+    return {str(p) for key in keys for p in split.get(key, [])}
 
 
 def _seen_in_training(path: Path, relative: str, trained_on: set[str], train_root: Path) -> bool:
@@ -403,6 +473,7 @@ def evaluate_folder(
     from tqdm import tqdm
 
     from lulc_core.artifacts import model_dir
+    from lulc_core.heldout import prediction_table
 
     files = scan_class_folder(folder)
     module, card = load_classifier(model)
@@ -419,7 +490,7 @@ def evaluate_folder(
     missing = [n for n in names if n not in files]
     if missing:
         notes.append(f"no images for {missing}: reported as absent")
-    trained_on = _training_files(model_folder)
+    trained_on = _split_files(model_folder, "train", "val")
     # The card's root is where it was trained (maybe another machine); else our copy.
     roots = [Path(r) for r in (card.data.get("root"), eurosat_dir()) if r]
     train_root = next((r for r in roots if r.is_dir()), roots[-1])
@@ -429,6 +500,7 @@ def evaluate_folder(
         for path in paths
         if not _seen_in_training(path, f"{cls}/{path.name}", trained_on, train_root)
     ]
+    relative = [f"{path.parent.name}/{path.name}" for path, _ in items]
     excluded = sum(len(p) for p in files.values()) - len(items)
     if excluded:
         notes.append(
@@ -446,12 +518,19 @@ def evaluate_folder(
         collate_fn=_collate,
     )
     confusion = ConfusionAccumulator(len(names))
+    probabilities, truth = [], []
     start = time.perf_counter()
     for images, labels, errors in tqdm(loader, desc="evaluate", unit="batch", disable=not progress):
         if bad := next((e for e in errors if e), None):
             raise InvalidDataError(bad)
-        confusion.update(_forward(module, torch.stack(images), bf16).argmax(dim=1), labels)
+        probs = _forward(module, torch.stack(images), bf16)
+        confusion.update(probs.argmax(dim=1), labels)
+        probabilities.append(probs)
+        truth.append(labels)
     seconds = time.perf_counter() - start
+    held_out = _split_files(model_folder, "test")
     return EvaluationResult(
-        card.name, str(folder), confusion.report(names), len(items), seconds, notes
+        card.name, str(folder), confusion.report(names), len(items), seconds, notes,
+        predictions=prediction_table(relative, torch.cat(probabilities), torch.cat(truth), names),
+        test_split=bool(held_out) and set(relative) == held_out,
     )

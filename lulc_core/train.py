@@ -345,6 +345,7 @@ def train_classifier(config: ClassifierTrainConfig, data_root: Path, progress: b
     from lulc_core.classes import EUROSAT_CLASSES
     from lulc_core.config import artifacts_dir
     from lulc_core.data.eurosat import fingerprint, load_uint8, scan_eurosat, stratified_split
+    from lulc_core.heldout import TEST_PREDICTIONS_FILE, prediction_table, predictions_csv
     from lulc_core.metrics import ConfusionAccumulator
     from lulc_core.models import build_classifier
 
@@ -422,8 +423,9 @@ def train_classifier(config: ClassifierTrainConfig, data_root: Path, progress: b
     )
     model.load_state_dict(result.best_state)
     model.eval()
+    test_probs = predict(model, test_x).softmax(1).cpu()
     acc = ConfusionAccumulator(len(EUROSAT_CLASSES))
-    acc.update(predict(model, test_x).argmax(1).cpu(), test_y.cpu())
+    acc.update(test_probs.argmax(1), test_y.cpu())
     report = acc.report(EUROSAT_CLASSES)
     device_name = torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or "cpu"
     card = ModelCard(
@@ -453,4 +455,6 @@ def train_classifier(config: ClassifierTrainConfig, data_root: Path, progress: b
         "split.json": json.dumps(split),
         "confusion.csv": confusion_csv.getvalue(),
         "per_class.csv": report.per_class.to_csv(float_format="%.6f"),
+        TEST_PREDICTIONS_FILE: predictions_csv(prediction_table(
+            split["test"], test_probs, test_y.cpu(), EUROSAT_CLASSES)),
     })

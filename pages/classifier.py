@@ -1,45 +1,117 @@
-"""EuroSAT classifier: upload an image and see the three most likely land-cover classes."""
+"""EuroSAT classifier: classify an image of your own, or browse the model's test images."""
 
-import io
+import math
 
 import pandas as pd
 import streamlit as st
 
 from dashboard import services
+from lulc_core.config import eurosat_dir
+from lulc_core.errors import InvalidDataError, LulcError
+from lulc_core.heldout import browse_order
 
-MAX_BYTES = 2 * 1024 * 1024
+PER_PAGE = 24
+PER_ROW = 6
+ALL_CLASSES = "All classes"
+
+
+def show_upload(name: str, data: bytes) -> None:
+    from lulc_core.classify import predict_images, read_upload
+
+    try:
+        image = read_upload(data)
+    except InvalidDataError as e:
+        st.error(str(e))
+        return
+    (prediction,) = predict_images(services.model(name), [image], top_k=3)
+    left, right = st.columns([1, 2])
+    left.image(services.enlarge(image), caption=f"{image.width} x {image.height} px")
+    right.dataframe(
+        pd.DataFrame(prediction.top, columns=["class", "probability"]), hide_index=True,
+        column_config={"probability": st.column_config.ProgressColumn(
+            min_value=0, max_value=1, format="%.3f")},
+    )
+    if prediction.note:
+        st.info(f"Your image is {image.width} x {image.height} px. The classifier learned from "
+                "64 x 64 px tiles (640 m across), so your image was resized"
+                + (" and stretched to a square" if image.width != image.height else "")
+                + " first. It is most reliable on tiles of about that size and scale.")
+
+
+def first_page() -> None:
+    st.session_state["clf_page"] = 1
+
+
+def show_test_images(name: str, class_names: list[str]) -> None:
+    try:
+        table = services.test_predictions(name)
+    except LulcError as e:
+        st.info("The classifier's answers for its test images have not been saved yet. Run "
+                f"`lulc evaluate --model {name}` once (a few minutes without a GPU), then reload "
+                f"this page.\n\nDetails: {e}")
+        return
+    wrong = int((~table["correct"]).sum())
+    st.markdown(f"**{wrong} of {len(table):,} test images misclassified** "
+                f"({1 - wrong / len(table):.2%} correct). Test images were set aside before "
+                "training: the classifier never saw them while learning.")
+    root = eurosat_dir()
+    if not root.is_dir():
+        st.info(f"The EuroSAT images are not on this machine (looked in `{root}`), so they "
+                "cannot be shown. Download them with `lulc fetch eurosat` (or point "
+                "`LULC_EUROSAT_DIR` at a copy) and reload this page.")
+        return
+    mistakes = table.loc[~table["correct"], "true"].value_counts()
+    left, right = st.columns([2, 1])
+    true_class = left.selectbox(
+        "True class", [ALL_CLASSES, *class_names], key="clf_true_class", on_change=first_page,
+        format_func=lambda c: c if c == ALL_CLASSES else f"{c} ({mistakes.get(c, 0)} mistakes)",
+    )
+    mistakes_only = right.toggle("Only mistakes", key="clf_mistakes_only", on_change=first_page)
+    rows = browse_order(table, None if true_class == ALL_CLASSES else true_class, mistakes_only)
+    if rows.empty:
+        st.success("No mistakes here: every test image of this class was classified correctly.")
+        return
+    pages = math.ceil(len(rows) / PER_PAGE)
+    if st.session_state.get("clf_page", 1) > pages:  # e.g. another classifier was chosen
+        first_page()
+    page = st.number_input(f"Page (of {pages})", min_value=1, max_value=pages, key="clf_page")
+    start = (page - 1) * PER_PAGE
+    shown = rows.iloc[start : start + PER_PAGE]
+    st.caption(f"Images {start + 1}-{start + len(shown)} of {len(rows):,}: mistakes first (the "
+               "most confident mistakes at the top), then correct ones, least sure first. "
+               "p is how sure the classifier was of its answer.")
+    for offset in range(0, len(shown), PER_ROW):
+        cells = shown.iloc[offset : offset + PER_ROW]
+        for column, row in zip(st.columns(PER_ROW), cells.itertuples(), strict=False):
+            with column:
+                st.markdown(":green-badge[Correct]" if row.correct else ":red-badge[Mistake]")
+                caption = f"true: {row.true} / predicted: {row.predicted} (p={row.p_predicted:.2f})"
+                image = services.thumbnail(root / row.path)
+                if image is None:
+                    st.caption(f"{caption}. Image {row.path} is missing from `{root}`.")
+                else:
+                    st.image(image, caption=caption)
+
 
 st.title("EuroSAT classifier")
-st.markdown("Upload a small satellite image (ideally 64 x 64 px, Sentinel-2 true colour) and "
-            "the classifier says which of 10 land-cover types it shows.")
+st.markdown("The classifier looks at a small satellite image and says which of 10 land-cover "
+            "types it shows: crops, forest, highway, river and so on. It learned from EuroSAT, "
+            "Sentinel-2 true-colour tiles of 64 x 64 px, each 640 m across.")
 cards = services.model_cards("classification")
 if not cards:
     st.info("No classifier yet: run `lulc train classifier`.")
     st.stop()
 default = next((i for i, c in enumerate(cards) if c.name == "efficientnet_lite0"), 0)
 name = st.selectbox("Classifier", [c.name for c in cards], index=default, key="clf_model")
-upload = st.file_uploader("Image (JPG or PNG, at most 2 MB)", type=["jpg", "jpeg", "png"],
-                          key="clf_upload")
+card = next(c for c in cards if c.name == name)
+
+st.header("Classify your own image")
+st.caption("A JPG or PNG of at most 2 MB, 32 to 1024 px a side and roughly square (at most twice "
+           "as long as wide). Tiles of another size than 64 x 64 px are resized for the "
+           "classifier, which works best on tiles of about 640 m across.")
+upload = st.file_uploader("Image", type=["jpg", "jpeg", "png"], key="clf_upload")
 if upload is not None:
-    from PIL import Image, UnidentifiedImageError
+    show_upload(name, upload.getvalue())
 
-    data = upload.getvalue()
-    if len(data) > MAX_BYTES:
-        st.error("That file is larger than 2 MB: upload a small image tile.")
-        st.stop()
-    try:
-        image = Image.open(io.BytesIO(data)).convert("RGB")
-    except (UnidentifiedImageError, OSError):
-        st.error("That file is not a readable image: upload a JPG or PNG.")
-        st.stop()
-    if max(image.size) > 1024:
-        st.error(f"The image is {image.size[0]} x {image.size[1]} px; upload a tile of at most "
-                 "1024 px (EuroSAT tiles are 64 px).")
-        st.stop()
-    from lulc_core.classify import classify_images
-
-    top = classify_images(services.model(name), [image], top_k=3)[0]
-    left, right = st.columns([1, 2])
-    left.image(image, caption=f"{image.size[0]} x {image.size[1]} px", width=192)
-    right.dataframe(pd.DataFrame(top, columns=["class", "probability"]), hide_index=True,
-                    column_config={"probability": st.column_config.ProgressColumn(min_value=0, max_value=1, format="%.3f")})
+st.header("Browse test images")
+show_test_images(name, [c.name for c in sorted(card.classes, key=lambda c: c.index)])

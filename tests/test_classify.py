@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
@@ -21,8 +22,16 @@ from lulc_core.classify import (
     evaluate_folder,
     predict_images,
     read_rgb,
+    read_upload,
 )
 from lulc_core.config import models_dir
+from lulc_core.errors import DataNotFoundError, InvalidDataError
+from lulc_core.heldout import (
+    TEST_PREDICTIONS_FILE,
+    browse_order,
+    load_test_predictions,
+    prediction_table,
+)
 from lulc_core.metrics import confusion_matrix, load_confusion_csv
 from lulc_core.models import build_classifier
 
@@ -181,6 +190,8 @@ def test_evaluate_cli_saves_results_and_prints_table(
     cm, names = load_confusion_csv(saved / "confusion.csv")
     assert names == list(EUROSAT_CLASSES) and cm.sum() == summary["images"] == 26
     assert json.loads((saved / "metrics.json").read_text())["accuracy"] == summary["accuracy"]
+    # Not the model's test split (that is Forest_1.jpg alone): nothing saved with the model.
+    assert summary["test_predictions"] is None and not (model / TEST_PREDICTIONS_FILE).exists()
     code, out, err = run_lulc(args, capsys, monkeypatch)
     assert code == 0, err
     assert "accuracy" in out and "absent" in out and "Forest" in out
@@ -281,3 +292,103 @@ def test_checkpoint_not_matching_its_card(
     save_model(model, net.state_dict(), card.model_copy(update={"classes": card.classes[:5]}))
     code, _, err = run_lulc(["classify", jpg, "--model", MODEL], capsys, monkeypatch)
     assert code == 2 and "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_evaluating_the_own_test_split_saves_its_predictions_with_the_model(
+    model: Path, eurosat_folder: Path, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    test = sorted(f"{p.parent.name}/{p.name}" for p in eurosat_folder.glob("*/*.jpg"))
+    test.remove("Forest/Forest_0.jpg")
+    (model / "split.json").write_text(json.dumps({"train": ["Forest/Forest_0.jpg"], "test": test}))
+    code, out, err = run_lulc(
+        ["evaluate", "--model", MODEL, "--data", str(eurosat_folder), "--json"], capsys, monkeypatch
+    )
+    assert code == 0, err
+    summary = json.loads(out)
+    assert summary["test_predictions"] == str(model / TEST_PREDICTIONS_FILE)
+    table = load_test_predictions(model)
+    assert table["path"].tolist() == test  # relative paths, sorted
+    assert (table["path"].str.split("/").str[0] == table["true"]).all()
+    assert table["correct"].mean() == pytest.approx(summary["accuracy"])
+    assert ((table["p_predicted"] >= table["p_true"]) & (table["p_true"] >= 0)).all()
+    assert table.loc[table["correct"], "p_true"].equals(table.loc[table["correct"], "p_predicted"])
+    first_row = (model / TEST_PREDICTIONS_FILE).read_text().splitlines()[1]
+    assert all(len(v.split(".")[1]) == 4 for v in first_row.split(",")[3:])  # 4 decimals
+    (eurosat_folder / "River" / "River_2.jpg").unlink()  # part of the split only: kept as is
+    before = (model / TEST_PREDICTIONS_FILE).stat().st_mtime_ns
+    code, out, err = run_lulc(
+        ["evaluate", "--model", MODEL, "--data", str(eurosat_folder), "--json"], capsys, monkeypatch
+    )
+    assert code == 0 and json.loads(out)["test_predictions"] is None, err
+    assert (model / TEST_PREDICTIONS_FILE).stat().st_mtime_ns == before
+
+
+def test_training_saves_the_test_predictions_it_scored(
+    isolated_dirs: dict[str, Path], tmp_path: Path
+) -> None:
+    from conftest import write_fake_eurosat
+
+    from lulc_core.train import ClassifierTrainConfig, train_classifier
+
+    root = write_fake_eurosat(tmp_path / "eurosat", per_class=5)
+    config = ClassifierTrainConfig(model="efficientnet_lite0", weights="none", name="smoke",
+                                   epochs=1, batch_size=16, input_size=32, device="cpu")
+    card = train_classifier(config, root, progress=False)
+    folder = models_dir() / "smoke"
+    table = load_test_predictions(folder)
+    split = json.loads((folder / "split.json").read_text())
+    assert sorted(table["path"]) == sorted(split["test"]) and len(table) == 10
+    assert table["correct"].mean() == pytest.approx(card.metrics["accuracy"])
+
+
+def test_browse_order_puts_confident_mistakes_first() -> None:
+    probs = np.array([[0.6, 0.4], [0.9, 0.1], [0.2, 0.8], [0.3, 0.7], [0.55, 0.45]])
+    paths = ["a/1", "a/2", "a/3", "b/1", "b/2"]
+    table = prediction_table(paths, probs, np.array([0, 1, 0, 1, 1]), ["a", "b"])
+    table = table.assign(correct=table["true"] == table["predicted"])
+    # mistakes by how sure the wrong answer was, then correct images least sure first
+    assert browse_order(table)["path"].tolist() == ["a/2", "a/3", "b/2", "a/1", "b/1"]
+    assert browse_order(table, true_class="b")["path"].tolist() == ["a/2", "b/2", "b/1"]
+    assert browse_order(table, mistakes_only=True)["path"].tolist() == ["a/2", "a/3", "b/2"]
+    assert browse_order(table, "a", mistakes_only=True)["path"].tolist() == ["a/3"]
+    assert table.loc[1, "p_true"] == pytest.approx(0.1)
+
+
+def test_missing_or_broken_test_predictions_say_how_to_fix(tmp_path: Path) -> None:
+    with pytest.raises(DataNotFoundError, match="lulc evaluate --model"):
+        load_test_predictions(tmp_path)
+    (tmp_path / TEST_PREDICTIONS_FILE).write_text("path,true\nForest/Forest_1.jpg,Forest\n")
+    with pytest.raises(InvalidDataError, match="lacks columns"):
+        load_test_predictions(tmp_path)
+
+
+def _encoded(size: tuple[int, int], fmt: str = "PNG") -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", size, (40, 120, 60)).save(buffer, format=fmt)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("data", "words"),
+    [
+        (b"", "empty"),
+        (b"\xff" * (2 * 1024 * 1024 + 1), "limit is 2 MB"),
+        (b"hello, not an image", "not a readable image"),
+        (_encoded((64, 64), "GIF"), "GIF image"),
+        (_encoded((64, 64))[:-40], "not a readable image"),  # truncated pixel data
+        (_encoded((16, 16)), "too small"),
+        (_encoded((1100, 600)), "too large"),
+        (_encoded((200, 64)), "far from square"),
+    ],
+)
+def test_uploads_the_classifier_cannot_judge_are_refused(data: bytes, words: str) -> None:
+    with pytest.raises(InvalidDataError, match=words):
+        read_upload(data)
+
+
+def test_uploads_of_other_sizes_are_accepted_and_resized(model: Path) -> None:
+    image = read_upload(_encoded((100, 80), "JPEG"))
+    assert image.size == (100, 80) and image.mode == "RGB"
+    (prediction,) = predict_images(MODEL, [image], top_k=3)
+    assert prediction.note and "100x80" in prediction.note and len(prediction.top) == 3

@@ -69,11 +69,14 @@ def evaluate_command(
     """Score a classifier on labelled images (EuroSAT layout): accuracy, per-class table,
     confusion matrix.
 
-    Saves confusion.csv, per_class.csv and metrics.json together under --out.
+    Saves confusion.csv, per_class.csv and metrics.json together under --out. When the images
+    scored are exactly the model's held-out test split (split.json), the per-image predictions
+    are also saved as test_predictions.csv in the model folder (the dashboard browses them).
     """
     from lulc_core.artifacts import load_card, model_dir
     from lulc_core.classify import evaluate_folder
     from lulc_core.config import eurosat_dir
+    from lulc_core.heldout import save_test_predictions
 
     model = model or _default_classifier()
     folder = Path(model) if Path(model).is_dir() else model_dir(model)
@@ -86,10 +89,16 @@ def evaluate_command(
     )
     out = out or _default_out(result.model, data)
     _save_evaluation(result, out)
+    predictions = None
+    if result.test_split and result.predictions is not None:
+        predictions = save_test_predictions(folder, result.predictions)
     if as_json:
-        typer.echo(json.dumps({**result.to_json(), "saved_to": str(out)}, indent=2))
+        typer.echo(json.dumps({**result.to_json(), "saved_to": str(out),
+                               "test_predictions": predictions and str(predictions)}, indent=2))
     else:
         _print_evaluation(result, out)
+        if predictions:
+            typer.echo(f"saved the test split's per-image predictions to {predictions}")
 
 
 def _save_evaluation(result: EvaluationResult, out: Path) -> None:
