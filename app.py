@@ -6,9 +6,12 @@ from dashboard.state import sidebar
 
 st.set_page_config(page_title="LULC mapping", layout="wide")
 sidebar()
-st.navigation([
+page = st.navigation([
     st.Page("pages/overview.py", title="Overview", default=True),
     st.Page("pages/map_explorer.py", title="Map explorer"),
+    st.Page("pages/city_comparison.py", title="City comparison"),
     st.Page("pages/model_evaluation.py", title="Model evaluation"),
     st.Page("pages/classifier.py", title="EuroSAT classifier"),
-]).run()
+    st.Page("pages/training.py", title="Training"),
+])
+page.run()

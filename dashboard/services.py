@@ -23,6 +23,16 @@ def scenes() -> list[SceneManifest]:
     return list_scenes()
 
 
+def scene(name: str) -> SceneManifest:
+    """The manifest of one scene (from the cached listing)."""
+    from lulc_core.errors import DataNotFoundError
+
+    found = next((s for s in scenes() if s.name == name), None)
+    if found is None:
+        raise DataNotFoundError(f"no scene {name!r}: run 'lulc demo-data' or 'lulc fetch sentinel2'")
+    return found
+
+
 @st.cache_resource
 def model(name: str):
     """(module, card) of a model, loaded once per process."""
@@ -55,12 +65,22 @@ def per_class(name: str) -> pd.DataFrame | None:
 
 
 @st.cache_data(max_entries=16, show_spinner="Mapping the area...")
-def area_prediction(model_name: str, scene: str, _aoi, bbox_key: str | None = None):
-    """Prediction of an area (cached per model, scene and box)."""
+def area_prediction(model_name: str, scene: str, bounds: tuple[float, float, float, float]):
+    """Prediction of a (W, S, E, N) box of a scene (cached per model, scene and box)."""
     from lulc_core.data.scene import scene_dir
+    from lulc_core.geo import AOI
     from lulc_core.predict import predict_area
 
-    return predict_area(model(model_name), scene_dir(scene), _aoi)
+    return predict_area(model(model_name), scene_dir(scene), AOI("area", *bounds))
+
+
+@st.cache_data(max_entries=8, show_spinner="Loading the scene layer...")
+def scene_overlay(scene: str, layer: str):
+    """A scene's true-colour or Urban Atlas layer warped for the web map (see lulc_core.overlays)."""
+    from lulc_core.data.scene import scene_dir
+    from lulc_core.overlays import scene_overlay as build
+
+    return build(scene_dir(scene), layer)
 
 
 def test_predictions(name: str) -> pd.DataFrame:

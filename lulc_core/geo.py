@@ -52,6 +52,18 @@ CITIES: dict[str, AOI] = {
 }
 
 
+# Ready-made areas of each city for quick looks (about 10 x 10 km: the interactive size).
+PRESET_AREAS: dict[str, dict[str, AOI]] = {
+    "paris": {
+        "Centre (10 x 10 km)": AOI("paris-centre", 2.28, 48.81, 2.42, 48.90),
+        "West: Bois de Boulogne": AOI("paris-west", 2.18, 48.82, 2.32, 48.91),
+    },
+    "ankara": {
+        "Centre (10 x 10 km)": AOI("ankara-centre", 32.79, 39.88, 32.91, 39.97),
+    },
+}
+
+
 def city_aoi(name: str) -> AOI:
     """The built-in AOI of a city.
 

@@ -25,6 +25,7 @@ from lulc_core.errors import AOIError, ModelMismatchError
 from lulc_core.geo import AOI
 
 PIXEL_KM2 = 1e-4  # one 10 m pixel
+MAX_SINGLE_WINDOW = 1536  # px; larger areas are split into blended windows (memory stays ~2 GB)
 
 
 @dataclass
@@ -461,6 +462,7 @@ def predict_area(model, scene_folder: Path, aoi: AOI, max_km2: float = 400.0) ->
     from lulc_core.data.scene import read_manifest
     from lulc_core.data.sentinel2 import load_scene
     from lulc_core.models import load_model
+    from lulc_core.render import true_colour
 
     module, card = model if isinstance(model, tuple) else load_model(model)
     _check_model(card, read_manifest(scene_folder).bands)
@@ -472,8 +474,11 @@ def predict_area(model, scene_folder: Path, aoi: AOI, max_km2: float = 400.0) ->
                        "interactive prediction: draw a smaller rectangle or use 'lulc predict'")
     if np.isnan(scene.image).all():
         raise AOIError("the area has no image data (outside the scene's footprint): pick another")
-    classes, conf = predict_array(module, card, scene.image)
-    rgb = np.clip(np.nan_to_num(scene.image[:3]) / 0.3 * 255, 0, 255).astype(np.uint8).transpose(1, 2, 0)
+    # One window over the whole area when it fits: overlapping 512 px windows would compute
+    # about twice the pixels of a 10 x 10 km area, and blending is pointless inside one window.
+    side = max(_ceil32(n) for n in scene.image.shape[1:])
+    classes, conf = predict_array(module, card, scene.image, tile=min(side, MAX_SINGLE_WINDOW))
+    rgb = true_colour(scene.image[:3])
     from rasterio.warp import transform_bounds
 
     from lulc_core.data.sentinel2 import rasterio_bounds

@@ -21,6 +21,15 @@ def colorize(labels: np.ndarray) -> np.ndarray:
     return legend_palette()[labels]
 
 
+def true_colour(reflectance: np.ndarray, white: float = 0.3) -> np.ndarray:
+    """float (3, H, W) B04/B03/B02 reflectance (NaN = no data) -> uint8 (H, W, 3) picture.
+
+    Reflectance ``white`` and above shows as full brightness (0.3 suits cities and fields).
+    """
+    scaled = np.nan_to_num(reflectance, nan=0.0) / white * 255
+    return np.clip(scaled, 0, 255).astype(np.uint8).transpose(1, 2, 0)
+
+
 def confidence_image(confidence: np.ndarray) -> np.ndarray:
     """float (H, W) probabilities in [0, 1] (NaN = no data) -> uint8 (H, W, 3), dark = unsure."""
     c = np.nan_to_num(confidence, nan=1.0)

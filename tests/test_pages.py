@@ -64,14 +64,22 @@ def test_map_explorer_three_panels_legend_and_bad_box() -> None:
 
     if not (scenes_dir() / "paris" / "manifest.json").is_file():
         pytest.skip("demo scenes not built (make test runs `lulc demo-data` first)")
-    at = _app()
+    # The sidebar's city is set through the session state: AppTest loses widgets drawn before
+    # st.navigation after a rerun (the real browser keeps them; tests/test_browser.py checks).
+    at = AppTest.from_file(str(REPO_ROOT / "app.py"), default_timeout=120)
+    at.session_state["city"] = "paris"
     at.switch_page("pages/map_explorer.py").run()
-    at.selectbox(key="map_city").select("paris").run()
+    assert any("map model **unet-paris**" in m.value for m in at.markdown)  # the city's own model
     assert not at.exception
     assert any("synthetic demo data" in w.value for w in at.warning)
     assert len(at.columns) >= 4  # image, truth, prediction, confidence side by side
+    assert any(c.value.startswith("Mapped 10") for c in at.caption)  # the 10 x 10 km preset
     legend = at.dataframe[0].value
     assert "class" in legend.columns and len(legend) > 3
-    at.radio(key="map_area_paris").set_value("Custom box").run()
-    at.text_input(key="map_bbox_paris_Custom box").set_value("10,10,10.1,10.1").run()
+    at.radio(key="map_area_paris").set_value("Type a box").run()
+    at.text_input(key="map_bbox_paris").set_value("10,10,10.1,10.1").run()
     assert not at.exception and any("Cannot map this area" in e.value for e in at.error)
+    at.text_input(key="map_bbox_paris").set_value("2.3,48.8").run()
+    assert not at.exception and any("Cannot read this box" in e.value for e in at.error)
+    at.radio(key="map_area_paris").set_value("Draw on the map").run()
+    assert not at.exception and any("Draw a rectangle" in i.value for i in at.info)

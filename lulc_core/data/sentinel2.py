@@ -123,9 +123,13 @@ def _read_scl_on_grid(scl_path: Path | str, crs, transform, width: int, height: 
         return vrt.read(1)
 
 
-def read_reflectance(src, window=None) -> np.ndarray:
-    """float32 (H, W) reflectance of band 1 in ``window``: DN * scale + offset, NaN at nodata."""
-    dn = src.read(1, window=window)
+def read_reflectance(src, window=None, **read_options) -> np.ndarray:
+    """float32 (H, W) reflectance of band 1 in ``window``: DN * scale + offset, NaN at nodata.
+
+    ``read_options`` go to ``src.read`` (e.g. ``out_shape`` and ``resampling`` for a decimated
+    read from the overviews); ``src`` may be a dataset or a ``WarpedVRT`` over one.
+    """
+    dn = src.read(1, window=window, **read_options)
     scale = src.scales[0] if src.scales and src.scales[0] else L2A_SCALE
     offset = src.offsets[0] if src.offsets else 0.0
     refl = dn.astype(np.float32) * np.float32(scale) + np.float32(offset)

@@ -1,0 +1,115 @@
+"""Web-map overlays: scene layers and predictions warped to Web Mercator as RGBA pictures.
+
+Leaflet stretches an image overlay linearly between its corner coordinates in Web Mercator
+(EPSG:3857), so a UTM raster shown as-is would sit slightly rotated and stretched. Each layer
+is therefore warped to EPSG:3857 first (nearest neighbour for classes, bilinear for imagery),
+read at reduced resolution from the COG overviews so a whole city takes well under a second.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+from lulc_core.classes import NODATA_INDEX
+from lulc_core.errors import DataNotFoundError
+from lulc_core.render import colorize, true_colour
+
+WEB_MERCATOR = "EPSG:3857"
+Layer = Literal["rgb", "truth"]
+
+
+@dataclass
+class Overlay:
+    """An RGBA picture and where it goes on the map.
+
+    Attributes:
+        image: uint8 (H, W, 4); alpha 0 where there is no data.
+        bounds: ((south, west), (north, east)) in degrees, the order Leaflet wants.
+    """
+
+    image: np.ndarray
+    bounds: tuple[tuple[float, float], tuple[float, float]]
+
+
+def _bounds_latlon(transform, width: int, height: int) -> tuple[tuple[float, float], tuple[float, float]]:
+    from rasterio.warp import transform_bounds
+
+    from lulc_core.data.sentinel2 import rasterio_bounds
+
+    w, s, e, n = transform_bounds(WEB_MERCATOR, "EPSG:4326", *rasterio_bounds(transform, width, height))
+    return ((s, w), (n, e))
+
+
+def _shape(width: int, height: int, max_side: int) -> tuple[int, int]:
+    scale = min(1.0, max_side / max(width, height))
+    return max(1, round(height * scale)), max(1, round(width * scale))
+
+
+def scene_overlay(folder: Path, layer: Layer, max_side: int = 1024) -> Overlay:
+    """A whole scene layer (true colour or Urban Atlas truth) as a Web-Mercator overlay.
+
+    Args:
+        folder: scene folder (see :mod:`lulc_core.data.scene`).
+        layer: ``rgb`` (B04/B03/B02 true colour) or ``truth`` (labels.tif in legend colours).
+        max_side: longest side of the picture in pixels.
+
+    Raises:
+        DataNotFoundError: the layer's file is not in the scene folder.
+    """
+    import rasterio
+    from rasterio.enums import Resampling
+    from rasterio.vrt import WarpedVRT
+
+    from lulc_core.data.scene import BAND_FILES, LABELS_RASTER, RGB_BANDS
+    from lulc_core.data.sentinel2 import read_reflectance
+
+    files = [BAND_FILES[b] for b in RGB_BANDS] if layer == "rgb" else [LABELS_RASTER]
+    missing = [f for f in files if not (folder / f).is_file()]
+    if missing:
+        raise DataNotFoundError(f"{folder} has no {', '.join(missing)}: "
+                                + ("import Urban Atlas labels with 'lulc import urban-atlas'"
+                                   if layer == "truth" else "rebuild or re-fetch the scene"))
+    resampling = Resampling.bilinear if layer == "rgb" else Resampling.nearest
+    planes, bounds = [], None
+    for name in files:
+        with rasterio.open(folder / name) as src, WarpedVRT(src, crs=WEB_MERCATOR,
+                                                            resampling=resampling) as vrt:
+            out_h, out_w = _shape(vrt.width, vrt.height, max_side)
+            # a decimated read: GDAL picks the COG overview closest to this size
+            window_transform = vrt.transform @ vrt.transform.scale(vrt.width / out_w, vrt.height / out_h)
+            if layer == "rgb":
+                planes.append(read_reflectance(vrt, out_shape=(out_h, out_w), resampling=resampling))
+            else:
+                planes.append(vrt.read(1, out_shape=(out_h, out_w), resampling=resampling))
+            bounds = _bounds_latlon(window_transform, out_w, out_h)
+    if layer == "rgb":
+        refl = np.stack(planes)
+        rgb, alpha = true_colour(refl), ~np.isnan(refl).any(axis=0)
+    else:
+        labels = planes[0]
+        rgb, alpha = colorize(labels), labels != 0  # 0 = no Urban Atlas polygon (or outside)
+    return Overlay(np.dstack([rgb, np.where(alpha, 255, 0).astype(np.uint8)]), bounds)
+
+
+def classes_overlay(classes: np.ndarray, crs: str, transform, max_side: int = 2048) -> Overlay:
+    """A class map (uint8 (H, W) legend indices, 255 = no data) on its grid as an overlay."""
+    from rasterio.enums import Resampling
+    from rasterio.warp import calculate_default_transform, reproject
+
+    from lulc_core.data.sentinel2 import rasterio_bounds
+
+    h, w = classes.shape
+    dst_transform, dst_w, dst_h = calculate_default_transform(
+        crs, WEB_MERCATOR, w, h, *rasterio_bounds(transform, w, h))
+    out_h, out_w = _shape(dst_w, dst_h, max_side)
+    dst_transform = dst_transform @ dst_transform.scale(dst_w / out_w, dst_h / out_h)
+    warped = np.full((out_h, out_w), NODATA_INDEX, np.uint8)
+    reproject(classes, warped, src_transform=transform, src_crs=crs, dst_transform=dst_transform,
+              dst_crs=WEB_MERCATOR, resampling=Resampling.nearest, src_nodata=NODATA_INDEX,
+              dst_nodata=NODATA_INDEX)
+    alpha = np.where(warped != NODATA_INDEX, 255, 0).astype(np.uint8)
+    return Overlay(np.dstack([colorize(warped), alpha]), _bounds_latlon(dst_transform, out_w, out_h))

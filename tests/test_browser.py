@@ -1,0 +1,132 @@
+"""The real app in a real browser: `streamlit run` on 127.0.0.1 driven by Playwright in Debian's
+Chromium. Visits every page, maps a preset area and a rectangle drawn on the Leaflet map, and
+saves screenshots under test-output/screenshots/."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from lulc_core.config import REPO_ROOT, scenes_dir
+
+pytestmark = pytest.mark.browser
+SHOTS = REPO_ROOT / "test-output" / "screenshots"
+PAGES = ["Overview", "Map explorer", "City comparison", "Model evaluation", "EuroSAT classifier",
+         "Training"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def app_url() -> Iterator[str]:
+    if not (scenes_dir() / "paris" / "manifest.json").is_file():
+        pytest.skip("demo scenes not built (make test runs `lulc demo-data` first)")
+    port = _free_port()
+    env = {**os.environ, "LULC_MAP_ASSETS": "local"}
+    env.pop("LULC_ADMIN_TOKEN", None)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(REPO_ROOT / "app.py"), "--server.headless",
+         "true", "--server.address", "127.0.0.1", "--server.port", str(port)],
+        cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(120):
+            try:
+                urllib.request.urlopen(f"{url}/_stcore/health", timeout=1)
+                break
+            except OSError:
+                if proc.poll() is not None:
+                    pytest.fail(f"streamlit exited: {proc.stderr.read().decode()[-2000:]}")
+                time.sleep(0.5)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def page(app_url: str):
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        pytest.skip("Debian's chromium is not installed (make test installs it with apt)")
+    from playwright.sync_api import sync_playwright
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        tab = browser.new_page(viewport={"width": 1500, "height": 1100})
+        # Offline, like the project machines: anything not served by the app itself fails.
+        tab.route("**/*", lambda route: route.continue_() if route.request.url.startswith(
+            (app_url, "data:", "blob:", "about:")) else route.abort())
+        tab.goto(app_url)
+        tab.get_by_role("heading", name="Land use from satellite images").wait_for(timeout=60_000)
+        yield tab
+        browser.close()
+
+
+def _open(tab, title: str) -> None:
+    tab.get_by_test_id("stSidebarNav").get_by_text(title, exact=True).click()
+    _settle(tab)
+
+
+def _settle(tab, timeout: float = 90) -> None:
+    """Wait until the script run is over (no running indicator for a moment)."""
+    deadline = time.monotonic() + timeout
+    quiet = 0
+    while time.monotonic() < deadline and quiet < 4:
+        running = tab.get_by_test_id("stStatusWidget").count() > 0
+        quiet = 0 if running else quiet + 1
+        time.sleep(0.25)
+
+
+def _no_exception(tab) -> None:
+    assert tab.get_by_test_id("stException").count() == 0, tab.get_by_test_id("stException").first.inner_text()
+
+
+def test_every_page_renders(page) -> None:
+    for title in PAGES:
+        _open(page, title)
+        _no_exception(page)
+        page.get_by_role("heading", level=1).first.wait_for()
+        page.screenshot(path=SHOTS / f"{title.lower().replace(' ', '_')}.png", full_page=True)
+
+
+def test_map_explorer_preset_and_drawn_area(page) -> None:
+    _open(page, "Map explorer")
+    # the first preset (city centre) is mapped at once: three panels, confidence, legend
+    for caption in ("Sentinel-2 true colour", "Urban Atlas (ground truth)", "Prediction (", "Confidence"):
+        page.get_by_text(caption).first.wait_for(timeout=90_000)
+    page.get_by_text("Legend and area per class").wait_for()
+    assert page.get_by_test_id("stDataFrame").count() >= 1
+    map_frame = page.frame_locator("iframe[title='streamlit_folium.st_folium']")
+    map_frame.locator(".leaflet-container").wait_for(timeout=30_000)
+    assert map_frame.locator("img.leaflet-image-layer").count() >= 1  # the scene overlay
+    page.screenshot(path=SHOTS / "map_explorer_preset.png", full_page=True)
+
+    page.get_by_text("Draw on the map").click()
+    _settle(page)
+    map_frame.locator(".leaflet-draw-draw-rectangle").click()
+    box = page.locator("iframe[title='streamlit_folium.st_folium']").bounding_box()
+    x, y = box["x"] + box["width"] * 0.45, box["y"] + box["height"] * 0.40
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x + 60, y + 50, steps=5)
+    page.mouse.up()
+    _settle(page)
+    page.get_by_text("Mapped ").first.wait_for(timeout=90_000)
+    _no_exception(page)
+    page.screenshot(path=SHOTS / "map_explorer_drawn.png", full_page=True)
