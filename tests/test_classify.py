@@ -332,8 +332,10 @@ def test_training_saves_the_test_predictions_it_scored(
     from lulc_core.train import ClassifierTrainConfig, train_classifier
 
     root = write_fake_eurosat(tmp_path / "eurosat", per_class=5)
+    # bf16=False: the first bf16 step on a CPU costs seconds of kernel set-up, nothing tested here
     config = ClassifierTrainConfig(model="efficientnet_lite0", weights="none", name="smoke",
-                                   epochs=1, batch_size=16, input_size=32, device="cpu")
+                                   epochs=1, batch_size=16, input_size=32, device="cpu",
+                                   bf16=False)
     card = train_classifier(config, root, progress=False)
     folder = models_dir() / "smoke"
     table = load_test_predictions(folder)
