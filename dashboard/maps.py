@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
+from typing import TYPE_CHECKING
 
 import folium
 import numpy as np
@@ -12,11 +13,14 @@ from PIL import Image
 
 from dashboard import assets
 from lulc_core.geo import AOI
-from lulc_core.overlays import Overlay, classes_overlay
-from lulc_core.predict import AreaPrediction
+from lulc_core.overlays import classes_overlay
+
+if TYPE_CHECKING:
+    from lulc_core.predict import AreaPrediction
 
 
-def _png_data_url(rgba: np.ndarray) -> str:
+def png_data_url(rgba: np.ndarray) -> str:
+    """uint8 (H, W, 3|4) picture -> ``data:image/png;base64,...`` for an image overlay."""
     buffer = io.BytesIO()
     Image.fromarray(rgba).save(buffer, format="PNG", optimize=False)
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
@@ -38,15 +42,16 @@ def base_map(aoi: AOI, basemap: bool) -> folium.Map:
     return m
 
 
-def add_overlay(m: folium.Map | folium.FeatureGroup, overlay: Overlay, name: str, opacity: float) -> None:
-    """An RGBA picture stretched over its Web-Mercator bounds (pixels kept crisp)."""
+def add_overlay(m: folium.Map | folium.FeatureGroup, image_url: str, bounds, name: str,
+                opacity: float) -> None:
+    """A picture (URL) stretched over its ((S, W), (N, E)) Web-Mercator bounds."""
     folium.raster_layers.ImageOverlay(
-        image=_png_data_url(overlay.image), bounds=[list(overlay.bounds[0]), list(overlay.bounds[1])],
+        image=image_url, bounds=[list(bounds[0]), list(bounds[1])],
         opacity=opacity, name=name, interactive=False, zindex=1,
     ).add_to(m)
 
 
-def area_layer(area: AreaPrediction, opacity: float, label: str) -> folium.FeatureGroup:
+def area_layer(area: "AreaPrediction", opacity: float, label: str) -> folium.FeatureGroup:
     """The mapped area: its prediction in legend colours and a magenta outline.
 
     A feature group that st_folium adds to the map already shown, so changing the area does not
@@ -54,7 +59,8 @@ def area_layer(area: AreaPrediction, opacity: float, label: str) -> folium.Featu
     """
     group = folium.FeatureGroup(name=label)
     if opacity > 0:
-        add_overlay(group, classes_overlay(area.prediction, area.crs, area.transform), label, opacity)
+        overlay = classes_overlay(area.prediction, area.crs, area.transform)
+        add_overlay(group, png_data_url(overlay.image), overlay.bounds, label, opacity)
     w, s, e, n = area.bounds_wgs84
     folium.Rectangle([[s, w], [n, e]], color="#ff00ff", weight=3, fill=False,
                      tooltip="mapped area").add_to(group)

@@ -35,10 +35,10 @@ def scene(name: str) -> SceneManifest:
 
 @st.cache_resource
 def model(name: str):
-    """(module, card) of a model, loaded once per process."""
+    """(module, card) of a model for prediction (BatchNorm folded), loaded once per process."""
     from lulc_core.models import load_model
 
-    return load_model(name)
+    return load_model(name, fused=True)
 
 
 @st.cache_data
@@ -75,12 +75,15 @@ def area_prediction(model_name: str, scene: str, bounds: tuple[float, float, flo
 
 
 @st.cache_data(max_entries=8, show_spinner="Loading the scene layer...")
-def scene_overlay(scene: str, layer: str):
-    """A scene's true-colour or Urban Atlas layer warped for the web map (see lulc_core.overlays)."""
+def scene_layer(scene: str, layer: str) -> tuple[str, tuple]:
+    """(PNG data URL, Leaflet bounds) of a scene's true-colour or Urban Atlas layer, warped for
+    the web map (see lulc_core.overlays) and encoded once."""
+    from dashboard.maps import png_data_url
     from lulc_core.data.scene import scene_dir
-    from lulc_core.overlays import scene_overlay as build
+    from lulc_core.overlays import scene_overlay
 
-    return build(scene_dir(scene), layer)
+    overlay = scene_overlay(scene_dir(scene), layer)
+    return png_data_url(overlay.image), overlay.bounds
 
 
 def test_predictions(name: str) -> pd.DataFrame:

@@ -14,15 +14,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-import torch
-from torchmetrics.classification import MulticlassConfusionMatrix
 
 from lulc_core.artifacts import atomic_write_text
 from lulc_core.errors import DataNotFoundError, InvalidDataError
+
+if TYPE_CHECKING:
+    import torch
+
+# torch and torchmetrics are imported where matrices are counted, not at module level: reading
+# a saved matrix (the dashboard) then costs milliseconds instead of seconds of imports.
 
 PER_CLASS_COLUMNS = ("precision", "recall", "f1", "iou", "support", "present")
 
@@ -36,6 +40,8 @@ class ConfusionAccumulator:
     """
 
     def __init__(self, num_classes: int, ignore_index: int | None = None) -> None:
+        from torchmetrics.classification import MulticlassConfusionMatrix
+
         self.num_classes = num_classes
         self._metric = MulticlassConfusionMatrix(
             num_classes, ignore_index=ignore_index, validate_args=False
@@ -49,6 +55,8 @@ class ConfusionAccumulator:
                 probabilities of shape (N, K, ...) (argmax over dim 1 is taken).
             target: true class indices with the shape of the predicted indices.
         """
+        import torch
+
         preds_t = torch.as_tensor(preds)
         target_t = torch.as_tensor(target).long()
         if preds_t.is_floating_point():

@@ -256,8 +256,27 @@ def build_from_card(card: ModelCard) -> nn.Module:
     return build_segmenter(card.encoder or "efficientnet-b0", len(card.bands), card.num_classes)
 
 
-def load_model(name_or_folder: str | Path) -> tuple[nn.Module, ModelCard]:
+def fuse_for_inference(model: nn.Module) -> nn.Module:
+    """A copy of an eval-mode model with each BatchNorm folded into the convolution before it.
+
+    Same outputs up to rounding, about a quarter less CPU per forward pass for the U-Nets
+    (BatchNorm is a full pass over every activation). Models that torch.fx cannot trace are
+    returned unchanged.
+    """
+    from torch.fx.experimental.optimization import fuse
+    from torch.fx.proxy import TraceError
+
+    try:
+        return fuse(model.eval())
+    except (TraceError, TypeError, RuntimeError):
+        return model
+
+
+def load_model(name_or_folder: str | Path, fused: bool = False) -> tuple[nn.Module, ModelCard]:
     """Rebuild a trained model from its folder and load its weights (eval mode, float32).
+
+    ``fused=True`` folds BatchNorm into the convolutions (:func:`fuse_for_inference`): for
+    prediction only, the result cannot be trained.
 
     Raises:
         UnknownNameError: no such model.
@@ -276,5 +295,5 @@ def load_model(name_or_folder: str | Path) -> tuple[nn.Module, ModelCard]:
             f"weights of {folder.name} do not match its card ({card.architecture}, "
             f"{card.num_classes} classes): {first[:160]}; retrain or restore the folder from git"
         ) from None
-    return model.eval(), card
+    return (fuse_for_inference(model) if fused else model.eval()), card
 

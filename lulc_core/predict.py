@@ -65,9 +65,9 @@ class AreaPrediction:
             return path.read_bytes()
 
 
-def _cosine_window(size: int) -> np.ndarray:
-    w = np.sin(np.linspace(0, np.pi, size + 2)[1:-1]) ** 2
-    return (np.outer(w, w) + 1e-3).astype(np.float32)
+def _raised_cosine(size: int) -> np.ndarray:
+    """float32 (size,) blending weight: ~0 at the window edges, 1 in the middle, never 0."""
+    return (np.sin(np.linspace(0, np.pi, size + 2)[1:-1]) ** 2 + 1e-3).astype(np.float32)
 
 
 def normalise(card: ModelCard, reflectance: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -112,27 +112,35 @@ def predict_array(
     stride_h, stride_w = max(th - overlap, 1), max(tw - overlap, 1)
     ys = sorted({*range(0, H - th + 1, stride_h), H - th})
     xs = sorted({*range(0, W - tw + 1, stride_w), W - tw})
-    weight = _cosine_window(th)[:, :tw] if th == tw else np.outer(
-        np.sin(np.linspace(0, np.pi, th + 2)[1:-1]) ** 2 + 1e-3,
-        np.sin(np.linspace(0, np.pi, tw + 2)[1:-1]) ** 2 + 1e-3).astype(np.float32)
-    probs = np.zeros((card.num_classes, H, W), np.float32)
-    wsum = np.zeros((H, W), np.float32)
     windows = [(y, xx) for y in ys for xx in xs]
-    wt = torch.from_numpy(weight)
     with torch.inference_mode():
-        for i in range(0, len(windows), batch_size):
-            chunk = windows[i : i + batch_size]
-            batch = torch.from_numpy(np.stack([x[:, y : y + th, xx : xx + tw] for y, xx in chunk]))
-            batch = batch.to(device).contiguous(memory_format=torch.channels_last)
+        if len(windows) == 1:
+            # One window covers everything: no blending, and the class and its probability come
+            # straight from the logits (max softmax = 1 / sum(exp(logit - max logit))).
+            batch = torch.from_numpy(np.ascontiguousarray(x)).unsqueeze(0).to(device)
             with autocast(device, bf16):
-                logits = module(batch)
-            p = (torch.softmax(logits.float(), dim=1).cpu() * wt).numpy()
-            for (y, xx), pi in zip(chunk, p):
-                probs[:, y : y + th, xx : xx + tw] += pi
-                wsum[y : y + th, xx : xx + tw] += weight
-    probs = probs[:, :h, :w] / wsum[None, :h, :w]
-    classes = probs.argmax(axis=0).astype(np.uint8)
-    confidence = probs.max(axis=0)
+                logits = module(batch.contiguous(memory_format=torch.channels_last))
+            top, cls = logits[0, :, :h, :w].float().max(dim=0)
+            conf = 1.0 / torch.exp(logits[0, :, :h, :w].float() - top).sum(dim=0)
+        else:
+            # Accumulated with torch (multi-threaded) rather than numpy: over large areas the
+            # blending passes over (K, H, W) cost as much as the network itself.
+            weight = torch.from_numpy(np.outer(_raised_cosine(th), _raised_cosine(tw)))
+            probs = torch.zeros((card.num_classes, H, W))
+            wsum = torch.zeros((H, W))
+            for i in range(0, len(windows), batch_size):
+                chunk = windows[i : i + batch_size]
+                batch = torch.from_numpy(np.stack([x[:, y : y + th, xx : xx + tw] for y, xx in chunk]))
+                batch = batch.to(device).contiguous(memory_format=torch.channels_last)
+                with autocast(device, bf16):
+                    logits = module(batch)
+                p = torch.softmax(logits.float(), dim=1).cpu() * weight
+                for (y, xx), pi in zip(chunk, p):
+                    probs[:, y : y + th, xx : xx + tw] += pi
+                    wsum[y : y + th, xx : xx + tw] += weight
+            conf, cls = (probs[:, :h, :w] / wsum[:h, :w]).max(dim=0)
+    classes = cls.cpu().numpy().astype(np.uint8)
+    confidence = conf.cpu().numpy().astype(np.float32)
     classes[nodata] = NODATA_INDEX
     confidence[nodata] = np.nan
     return classes, confidence
@@ -238,7 +246,7 @@ def predict_scene(
     from lulc_core.models import load_model
 
     t0 = time.perf_counter()
-    module, card = model if isinstance(model, tuple) else load_model(model)
+    module, card = model if isinstance(model, tuple) else load_model(model, fused=True)
     window, crs, transform = _scene_window(card, scene_folder, aoi, max_km2)
     height, width = int(window.height), int(window.width)
     with PredictionWriter(out_path, card, crs, transform, width, height, confidence) as writer:
@@ -378,7 +386,7 @@ def _worker_model(folder: str):
     """A model loaded once per Dask worker process (or thread pool)."""
     from lulc_core.models import load_model
 
-    return load_model(folder)
+    return load_model(folder, fused=True)
 
 
 def _dask_block(folder: str, scene_folder: str, window, block, margin: int, tile: int,
@@ -464,7 +472,7 @@ def predict_area(model, scene_folder: Path, aoi: AOI, max_km2: float = 400.0) ->
     from lulc_core.models import load_model
     from lulc_core.render import true_colour
 
-    module, card = model if isinstance(model, tuple) else load_model(model)
+    module, card = model if isinstance(model, tuple) else load_model(model, fused=True)
     _check_model(card, read_manifest(scene_folder).bands)
     t0 = time.perf_counter()
     scene = load_scene(scene_folder, aoi, bands=tuple(card.bands))

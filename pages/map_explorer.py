@@ -27,9 +27,12 @@ st.markdown(f"City **{city.title()}**, map model **{model_name}** (change both i
             "map and the model's map.")
 
 presets = PRESET_AREAS.get(city, {})
-choice = st.radio("Area", [*presets, DRAW, TYPE], horizontal=True, key=f"map_area_{city}")
+choice = st.radio("Area to map", [*presets, DRAW, TYPE], horizontal=True, key=f"map_area_{city}",
+                  index=None)
 bounds = None
-if choice in presets:
+if choice is None:
+    st.info("Pick a ready-made area above, or draw your own rectangle on the map.")
+elif choice in presets:
     bounds = presets[choice].bounds
 elif choice == TYPE:
     text = st.text_input("Box (west,south,east,north in degrees)", key=f"map_bbox_{city}",
@@ -65,7 +68,7 @@ for layer, opacity, label in (("rgb", rgb_opacity, "Sentinel-2 true colour"),
                               ("truth", truth_opacity, "Urban Atlas (truth)")):
     if opacity > 0:
         try:
-            maps.add_overlay(m, services.scene_overlay(city, layer), label, opacity)
+            maps.add_overlay(m, *services.scene_layer(city, layer), label, opacity)
         except LulcError as e:
             st.caption(f"{label} not shown: {e}")
 maps.add_draw(m)

@@ -84,13 +84,10 @@ def _open(tab, title: str) -> None:
 
 
 def _settle(tab, timeout: float = 90) -> None:
-    """Wait until the script run is over (no running indicator for a moment)."""
-    deadline = time.monotonic() + timeout
-    quiet = 0
-    while time.monotonic() < deadline and quiet < 4:
-        running = tab.get_by_test_id("stStatusWidget").count() > 0
-        quiet = 0 if running else quiet + 1
-        time.sleep(0.25)
+    """Wait until the script run is over (Streamlit marks the app root when it is)."""
+    time.sleep(0.3)  # let a rerun that a click just asked for begin
+    tab.locator('[data-testid="stApp"][data-test-script-state="notRunning"]').wait_for(
+        timeout=timeout * 1000)
 
 
 def _no_exception(tab) -> None:
@@ -107,7 +104,9 @@ def test_every_page_renders(page) -> None:
 
 def test_map_explorer_preset_and_drawn_area(page) -> None:
     _open(page, "Map explorer")
-    # the first preset (city centre) is mapped at once: three panels, confidence, legend
+    page.get_by_text("Centre (10 x 10 km)").click()
+    _settle(page)
+    # the preset (city centre) is mapped: three panels, confidence, legend
     for caption in ("Sentinel-2 true colour", "Urban Atlas (ground truth)", "Prediction (", "Confidence"):
         page.get_by_text(caption).first.wait_for(timeout=90_000)
     page.get_by_text("Legend and area per class").wait_for()

@@ -70,6 +70,8 @@ def test_map_explorer_three_panels_legend_and_bad_box() -> None:
     at.session_state["city"] = "paris"
     at.switch_page("pages/map_explorer.py").run()
     assert any("map model **unet-paris**" in m.value for m in at.markdown)  # the city's own model
+    assert not at.exception and any("Pick a ready-made area" in i.value for i in at.info)
+    at.radio(key="map_area_paris").set_value("Centre (10 x 10 km)").run()
     assert not at.exception
     assert any("synthetic demo data" in w.value for w in at.warning)
     assert len(at.columns) >= 4  # image, truth, prediction, confidence side by side
