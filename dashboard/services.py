@@ -8,19 +8,32 @@ import pandas as pd
 import streamlit as st
 
 from lulc_core.artifacts import ModelCard, list_models
-from lulc_core.config import models_dir
+from lulc_core.config import models_dir, scenes_dir
 from lulc_core.data.scene import SceneManifest, list_scenes
 
 
-@st.cache_data(ttl=30)
+# Cached functions take the folder they read as an argument, so pointing LULC_ARTIFACTS_DIR or
+# LULC_DATA_DIR elsewhere (tests, a second project) never returns another folder's results.
+
+
 def model_cards(task: str | None = None) -> list[ModelCard]:
     """Cards of every valid model under artifacts/models (broken folders are skipped)."""
-    return list_models(task)
+    return _model_cards(str(models_dir()), task)
 
 
-@st.cache_data(ttl=30)
+@st.cache_data(ttl=30, show_spinner=False)
+def _model_cards(root: str, task: str | None) -> list[ModelCard]:
+    return list_models(task, Path(root))
+
+
 def scenes() -> list[SceneManifest]:
-    return list_scenes()
+    """Manifests of the scenes under the data folder."""
+    return _scenes(str(scenes_dir()))
+
+
+@st.cache_data(ttl=30, show_spinner=False)
+def _scenes(root: str) -> list[SceneManifest]:
+    return list_scenes(Path(root))
 
 
 def scene(name: str) -> SceneManifest:
@@ -33,35 +46,58 @@ def scene(name: str) -> SceneManifest:
     return found
 
 
-@st.cache_resource
 def model(name: str):
-    """(module, card) of a model for prediction (BatchNorm folded), loaded once per process."""
+    """(module, card) of a model for prediction (BatchNorm folded), loaded once per process and
+    again when its weights file changes (a retrained model)."""
+    from lulc_core.artifacts import WEIGHTS_FILE, model_dir
+
+    folder = model_dir(name)
+    weights = folder / WEIGHTS_FILE
+    return _model(str(folder), weights.stat().st_mtime_ns if weights.is_file() else 0)
+
+
+@st.cache_resource(max_entries=4, show_spinner="Loading the model...")
+def _model(folder: str, modified_ns: int):
     from lulc_core.models import load_model
 
-    return load_model(name, fused=True)
+    return load_model(folder, fused=True)
 
 
-@st.cache_data
 def history(name: str) -> pd.DataFrame | None:
-    path = models_dir() / name / "history.csv"
-    return pd.read_csv(path) if path.is_file() else None
+    """Per-epoch history of a model, or None when it has none."""
+    from lulc_core.artifacts import HISTORY_FILE, model_dir
+
+    return _read_csv(str(model_dir(name) / HISTORY_FILE))
 
 
-@st.cache_data
+def per_class(name: str) -> pd.DataFrame | None:
+    """Per-class precision / recall / F1 / IoU of a model (index: class), or None."""
+    from lulc_core.artifacts import model_dir
+
+    return _read_csv(str(model_dir(name) / "per_class.csv"), index_col=0)
+
+
+@st.cache_data(ttl=30, show_spinner=False)
+def _read_csv(path: str, index_col: int | None = None) -> pd.DataFrame | None:
+    return pd.read_csv(path, index_col=index_col) if Path(path).is_file() else None
+
+
 def confusion(name: str) -> tuple | None:
+    """(matrix, class names) of a model's test split, or None when missing or unreadable."""
+    from lulc_core.artifacts import CONFUSION_FILE, model_dir
+
+    return _confusion(str(model_dir(name) / CONFUSION_FILE))
+
+
+@st.cache_data(ttl=30, show_spinner=False)
+def _confusion(path: str) -> tuple | None:
     from lulc_core.errors import LulcError
     from lulc_core.metrics import load_confusion_csv
 
     try:
-        return load_confusion_csv(models_dir() / name / "confusion.csv")
+        return load_confusion_csv(Path(path))
     except LulcError:
         return None
-
-
-@st.cache_data
-def per_class(name: str) -> pd.DataFrame | None:
-    path: Path = models_dir() / name / "per_class.csv"
-    return pd.read_csv(path, index_col=0) if path.is_file() else None
 
 
 @st.cache_data(max_entries=16, show_spinner="Mapping the area...")

@@ -23,7 +23,12 @@ def show_upload(name: str, data: bytes) -> None:
     except InvalidDataError as e:
         st.error(str(e))
         return
-    (prediction,) = predict_images(services.model(name), [image], top_k=3)
+    try:
+        model = services.model(name)
+    except LulcError as e:  # weights missing or corrupted under artifacts/
+        st.error(f"The classifier cannot be loaded: {e}")
+        return
+    (prediction,) = predict_images(model, [image], top_k=3)
     left, right = st.columns([1, 2])
     left.image(services.enlarge(image), caption=f"{image.width} x {image.height} px")
     right.dataframe(

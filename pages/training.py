@@ -54,8 +54,9 @@ def job_panel(was_running: bool) -> None:
                 st.error(str(e))
     elif job.state == "succeeded":
         if st.session_state.get("job_refreshed") != job.id:
-            st.cache_data.clear()  # model lists, histories and metrics of a replaced model
-            services.model.clear()  # a model loaded under the same name is now outdated
+            # model lists, histories and metrics of a replaced model (loaded models reload
+            # by themselves: services.model follows the weights file)
+            st.cache_data.clear()
             st.session_state["job_refreshed"] = job.id
         st.success(f"Finished: model `{spec.model_name}` is saved and now appears in the model "
                    f"selectors of the other pages.")

@@ -85,3 +85,33 @@ def test_map_explorer_three_panels_legend_and_bad_box() -> None:
     assert not at.exception and any("Cannot read this box" in e.value for e in at.error)
     at.radio(key="map_area_paris").set_value("Draw on the map").run()
     assert not at.exception and any("Draw a rectangle" in i.value for i in at.info)
+
+
+def test_corrupted_weights_give_messages_not_tracebacks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    from PIL import Image
+
+    from lulc_core.config import scenes_dir
+
+    if not (scenes_dir() / "paris" / "manifest.json").is_file():
+        pytest.skip("demo scenes not built (make test runs `lulc demo-data` first)")
+    art = tmp_path / "artifacts" / "models"
+    for name in ("efficientnet_lite0", "unet-paris"):
+        shutil.copytree(MODELS / name, art / name)
+        weights = art / name / "model.safetensors"
+        weights.write_bytes(weights.read_bytes()[:1000])  # truncated, as by a failed copy
+    monkeypatch.setenv("LULC_ARTIFACTS_DIR", str(tmp_path / "artifacts"))
+    at = AppTest.from_file(str(REPO_ROOT / "app.py"), default_timeout=120)
+    at.session_state["city"] = "paris"
+    at.switch_page("pages/map_explorer.py").run()
+    at.radio(key="map_area_paris").set_value("Centre (10 x 10 km)").run()
+    assert not at.exception
+    assert any("Cannot map this area" in e.value and "restore" in e.value for e in at.error)
+    at.switch_page("pages/classifier.py").run()
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 64), (40, 120, 40)).save(buffer, format="PNG")
+    at.file_uploader(key="clf_upload").set_value(("tile.png", buffer.getvalue(), "image/png")).run()
+    assert not at.exception
+    assert any("cannot be loaded" in e.value for e in at.error)
+
