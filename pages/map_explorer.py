@@ -108,7 +108,9 @@ legend = pd.DataFrame({"colour": shown["color"], "class": shown["class"],
                        "truth km2": shown.get("truth_km2"), "truth %": shown.get("truth_pct"),
                        "predicted km2": shown["predicted_km2"], "predicted %": shown["predicted_pct"]})
 st.dataframe(legend.style.map(lambda c: f"background-color: {c}; color: {c}", subset=["colour"]),
-             hide_index=True, key="map_legend")
+             hide_index=True, key="map_legend", column_config={
+                 **{c: st.column_config.NumberColumn(format="%.2f") for c in ("truth km2", "predicted km2")},
+                 **{c: st.column_config.NumberColumn(format="%.1f %%") for c in ("truth %", "predicted %")}})
 card = services.model(model_name)[1]
 left, right = st.columns(2)
 left.download_button("Download prediction (GeoTIFF)", lambda: area.to_geotiff_bytes(card),

@@ -68,7 +68,7 @@ def page(app_url: str):
     SHOTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
-        tab = browser.new_page(viewport={"width": 1500, "height": 1100})
+        tab = browser.new_page(viewport={"width": 1500, "height": 2600})  # tall: the page scrolls inside
         # Offline, like the project machines: anything not served by the app itself fails.
         tab.route("**/*", lambda route: route.continue_() if route.request.url.startswith(
             (app_url, "data:", "blob:", "about:")) else route.abort())
