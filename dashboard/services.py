@@ -46,14 +46,19 @@ def scene(name: str) -> SceneManifest:
     return found
 
 
-def model(name: str):
-    """(module, card) of a model for prediction (BatchNorm folded), loaded once per process and
-    again when its weights file changes (a retrained model)."""
+def _weights_key(name: str) -> tuple[str, int]:
+    """(model folder, weights mtime): what a cached result of a model depends on."""
     from lulc_core.artifacts import WEIGHTS_FILE, model_dir
 
     folder = model_dir(name)
     weights = folder / WEIGHTS_FILE
-    return _model(str(folder), weights.stat().st_mtime_ns if weights.is_file() else 0)
+    return str(folder), weights.stat().st_mtime_ns if weights.is_file() else 0
+
+
+def model(name: str):
+    """(module, card) of a model for prediction (BatchNorm folded), loaded once per process and
+    again when its weights file changes (a retrained model)."""
+    return _model(*_weights_key(name))
 
 
 @st.cache_resource(max_entries=4, show_spinner="Loading the model...")
@@ -100,14 +105,20 @@ def _confusion(path: str) -> tuple | None:
         return None
 
 
-@st.cache_data(max_entries=16, show_spinner="Mapping the area...")
 def area_prediction(model_name: str, scene: str, bounds: tuple[float, float, float, float]):
-    """Prediction of a (W, S, E, N) box of a scene (cached per model, scene and box)."""
+    """Prediction of a (W, S, E, N) box of a scene (cached per model version, scene and box)."""
     from lulc_core.data.scene import scene_dir
+
+    return _area_prediction(model(model_name), _weights_key(model_name), str(scene_dir(scene)), bounds)
+
+
+@st.cache_data(max_entries=16, show_spinner="Mapping the area...")
+def _area_prediction(_model, weights_key: tuple[str, int], scene_folder: str,
+                     bounds: tuple[float, float, float, float]):
     from lulc_core.geo import AOI
     from lulc_core.predict import predict_area
 
-    return predict_area(model(model_name), scene_dir(scene), AOI("area", *bounds))
+    return predict_area(_model, Path(scene_folder), AOI("area", *bounds))
 
 
 @st.cache_data(max_entries=8, show_spinner="Loading the scene layer...")
