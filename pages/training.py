@@ -7,7 +7,6 @@ import streamlit as st
 from dashboard import services
 from lulc_core import jobs
 from lulc_core.errors import LulcError
-from lulc_core.models import CLASSIFIERS, ENCODERS, EUROSAT_ENCODER_SOURCE
 
 TASKS = {"classifier": "EuroSAT classifier (names the land cover of a small image tile)",
          "segmenter": "City map model (U-Net that maps every pixel of one city)"}
@@ -85,6 +84,9 @@ running = bool(latest and latest.running)
 st.fragment(job_panel, run_every=2 if running else None)(running)  # live only while a job runs
 if not enabled:
     st.stop()
+
+# The registry imports torch (seconds): only when the form is shown, not for read-only visitors.
+from lulc_core.models import CLASSIFIERS, ENCODERS, EUROSAT_ENCODER_SOURCE  # noqa: E402
 
 st.subheader("Start a new training")
 task = st.radio("What to train", list(TASKS), format_func=TASKS.get, key="job_task")
