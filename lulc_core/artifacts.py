@@ -34,6 +34,7 @@ CARD_FILE = "card.json"
 WEIGHTS_FILE = "model.safetensors"
 HISTORY_FILE = "history.csv"
 CONFUSION_FILE = "confusion.csv"
+CROSS_CITY_FILE = "cross_city.json"  # <artifacts>/cross_city.json, written by `lulc cross-city`
 
 
 class ClassInfo(BaseModel):
@@ -138,6 +139,23 @@ def atomic_path(path: Path) -> Iterator[Path]:
 
 
 @contextmanager
+def _termination_deferred() -> Iterator[None]:
+    """Hold SIGTERM / SIGINT until the block is done (they arrive right after it)."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signals are only delivered to the main thread anyway
+        return
+    blocked = {signal.SIGTERM, signal.SIGINT}
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, blocked)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+@contextmanager
 def atomic_dir(final: Path) -> Iterator[Path]:
     """Yield an empty temporary folder beside ``final``; on success swap it into place.
 
@@ -149,9 +167,10 @@ def atomic_dir(final: Path) -> Iterator[Path]:
     try:
         yield tmp
         old = final.with_name(f".{final.name}.{os.getpid()}.old")
-        if final.exists():
-            os.replace(final, old)
-        os.replace(tmp, final)
+        with _termination_deferred():  # a cancel between the two renames would lose the model
+            if final.exists():
+                os.replace(final, old)
+            os.replace(tmp, final)
         shutil.rmtree(old, ignore_errors=True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -23,7 +23,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from lulc_core.artifacts import ModelCard, load_card
+from lulc_core.artifacts import CROSS_CITY_FILE, ModelCard, load_card
 from lulc_core.config import artifacts_dir
 from lulc_core.data.scene import BAND_FILES, LABELS_RASTER, RGB_BANDS, read_manifest
 from lulc_core.errors import (
@@ -34,7 +34,6 @@ from lulc_core.errors import (
 )
 from lulc_core.metrics import MetricsReport, load_confusion_csv, report_from_confusion
 
-CROSS_CITY_FILE = "cross_city.json"  # = lulc_core.segmentation's, without importing training code
 TRANSFER_METRICS = ("miou", "pixel_accuracy")
 
 

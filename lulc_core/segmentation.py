@@ -19,10 +19,11 @@ import torch
 from pydantic import Field
 from torch import nn
 
+from lulc_core.artifacts import CROSS_CITY_FILE
 from lulc_core.config import StrictModel, artifacts_dir, patches_dir
+from lulc_core.render import true_colour
 from lulc_core.train import Batch, autocast, bf16_supported, fit, pick_device
 
-CROSS_CITY_FILE = "cross_city.json"
 
 
 class SegmenterTrainConfig(StrictModel):
@@ -204,7 +205,7 @@ def _gallery(model, x, y, stats, device, bf16, n: int = 8) -> dict[str, np.ndarr
     mean = np.asarray(stats["mean"], np.float32)[None, :, None, None]
     std = np.asarray(stats["std"], np.float32)[None, :, None, None]
     refl = x[idx].numpy() * std + mean
-    rgb = np.clip(refl / 0.3 * 255, 0, 255).astype(np.uint8).transpose(0, 2, 3, 1)
+    rgb = np.stack([true_colour(r) for r in refl])
     return {"rgb": rgb, "truth": y[idx].numpy().astype(np.uint8), "prediction": pred}
 
 

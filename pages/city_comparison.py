@@ -5,8 +5,8 @@ import streamlit as st
 
 from dashboard import compare_services as services
 from dashboard import plots
+from lulc_core.artifacts import CROSS_CITY_FILE
 from lulc_core.comparison import (
-    CROSS_CITY_FILE,
     city_model_name,
     composition,
     iou_table,

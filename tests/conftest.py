@@ -3,9 +3,21 @@ for the real ones, so tests never touch the committed artifacts or the user's da
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+
+@pytest.fixture(autouse=True)
+def _keep_main_module() -> Iterator[None]:
+    """AppTest makes the page it ran ``__main__``; a later process started with "spawn" (Dask
+    workers) would then run that page on import. Put the real ``__main__`` back after each test."""
+    main = sys.modules.get("__main__")
+    yield
+    if main is not None:
+        sys.modules["__main__"] = main
 
 
 @pytest.fixture
