@@ -6,8 +6,9 @@ finished epoch to ``<run_dir>/last.pt`` so a killed process (even SIGKILL) resum
 last finished epoch. Checkpoints hold only tensors, numbers and strings and are read back with
 ``torch.load(weights_only=True)``: nothing is unpickled.
 
-Speed: bf16 autocast + channels_last where the CPU (or GPU) supports bf16 (2.7x faster than
-fp32 for a ResNet-18 on the project machines), and in-memory uint8 data augmented on the device.
+Speed: bf16 autocast + channels_last where the CPU (or GPU) supports bf16, in-memory uint8 data
+augmented on the device, and the fused SGD kernel. Every batch is one :func:`train_step`, which
+``bench/train_speed.py`` times against a plain fp32 loop (numbers in ``docs/classifier.md``).
 """
 
 from __future__ import annotations
@@ -129,6 +130,41 @@ def write_history_csv(path: Path, history: list[dict[str, float]]) -> str:
     return out.getvalue()
 
 
+def train_step(
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    optimizer: torch.optim.Optimizer,
+    loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+    device: torch.device,
+    bf16: bool,
+) -> torch.Tensor:
+    """One SGD step, the one :func:`fit` takes for every batch (and ``bench/train_speed.py`` times).
+
+    The forward pass runs under bf16 autocast when ``bf16`` (float32 master weights, cast per
+    step); the loss is computed on float32 logits.
+
+    Args:
+        model: network in train mode, on ``device``.
+        x: inputs on ``device`` (channels_last for conv nets).
+        y: targets on ``device``.
+        optimizer: updated once.
+        loss_fn: ``(logits float32, targets) -> loss``.
+        device: torch device (selects the autocast backend).
+        bf16: use bf16 autocast.
+
+    Returns:
+        The loss, detached (0-d float32 tensor).
+    """
+    with autocast(device, bf16):
+        logits = model(x)
+    loss = loss_fn(logits.float(), y)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+    return loss.detach()
+
+
 def fit(
     model: nn.Module,
     train_batches: Callable[[int], Iterable[Batch]],
@@ -207,15 +243,10 @@ def fit(
         epoch_t0 = time.perf_counter()
         for i, batch in enumerate(bar):
             x, y = prepare(batch)
-            with autocast(device, bf16):
-                logits = model(x)
-            loss = loss_fn(logits.float(), y)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
+            loss = train_step(model, x, y, optimizer, loss_fn, device, bf16)
             if scheduler is not None:
                 scheduler.step()
-            total += float(loss.detach()) * len(y)
+            total += float(loss) * len(y)
             count += len(y)
             bar.set_postfix(loss=f"{total / count:.4f}")
             if steps_per_epoch:
@@ -315,6 +346,58 @@ def random_resized_crop_flip(
                                            align_corners=False)
 
 
+def augment_batch(
+    images: torch.Tensor,
+    size: int,
+    scale: tuple[float, float],
+    mean: torch.Tensor,
+    std: torch.Tensor,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    """Training inputs from a uint8 batch: crop + flips, normalisation, channels_last.
+
+    Args:
+        images: uint8 (N, C, H, W) batch, on the training device.
+        size: network input side.
+        scale: RandomResizedCrop area range.
+        mean, std: per-channel normalisation, (1, C, 1, 1).
+        generator: seeds the augmentation.
+
+    Returns:
+        float32 (N, C, size, size), channels_last.
+    """
+    x = random_resized_crop_flip(images.float() / 255.0, size, scale, generator)
+    return ((x - mean) / std).contiguous(memory_format=torch.channels_last)
+
+
+def sgd_optimizer(model: nn.Module, lr: float, momentum: float, weight_decay: float
+                  ) -> torch.optim.SGD:
+    """The recipe's SGD: nesterov momentum, weight decay on weights only (not biases or norms).
+
+    The fused kernel updates all parameters in one pass instead of one Python-level step per
+    tensor; it needs every parameter on one CPU or CUDA device.
+    """
+    params = list(model.parameters())
+    decay = [p for p in params if p.ndim > 1]
+    no_decay = [p for p in params if p.ndim <= 1]
+    fused = len({p.device for p in params}) == 1 and params[0].device.type in ("cpu", "cuda")
+    return torch.optim.SGD(
+        [{"params": decay, "weight_decay": weight_decay},
+         {"params": no_decay, "weight_decay": 0.0}],
+        lr=lr, momentum=momentum, nesterov=True, fused=fused or None,
+    )
+
+
+def warmup_cosine(optimizer: torch.optim.Optimizer, total_steps: int, warmup_steps: int
+                  ) -> torch.optim.lr_scheduler.LambdaLR:
+    """The recipe's schedule, stepped per batch: linear warm-up to the peak LR, then cosine to 0."""
+    warm = max(1, warmup_steps)
+    return torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda s: (s + 1) / warm if s < warm
+        else 0.5 * (1 + math.cos(math.pi * (s - warm) / max(1, total_steps - warm)))
+    )
+
+
 def resize_batch(x: torch.Tensor, size: int) -> torch.Tensor:
     """Test-time resize, identical to ``lulc_core.classify.eval_transform`` (bilinear, antialiased)."""
     if x.shape[-1] == size and x.shape[-2] == size:
@@ -380,24 +463,15 @@ def train_classifier(config: ClassifierTrainConfig, data_root: Path, progress: b
     mean_v, std_v = mean.view(1, -1, 1, 1), std.view(1, -1, 1, 1)
 
     model = build_classifier(config.model, len(EUROSAT_CLASSES), config.weights).to(device)
-    decay = [p for n, p in model.named_parameters() if p.ndim > 1]
-    no_decay = [p for n, p in model.named_parameters() if p.ndim <= 1]
-    optimizer = torch.optim.SGD(
-        [{"params": decay, "weight_decay": config.weight_decay}, {"params": no_decay, "weight_decay": 0}],
-        lr=config.lr, momentum=config.momentum, nesterov=True,
-    )
+    optimizer = sgd_optimizer(model, config.lr, config.momentum, config.weight_decay)
     steps = math.ceil(n_train / config.batch_size)
-    total, warm = steps * config.epochs, max(1, int(steps * config.warmup_epochs))
-    scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda s: (s + 1) / warm if s < warm else 0.5 * (1 + math.cos(math.pi * (s - warm) / max(1, total - warm)))
-    )
+    scheduler = warmup_cosine(optimizer, steps * config.epochs, int(steps * config.warmup_epochs))
     loss_fn = nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
     aug_gen = torch.Generator(device=device).manual_seed(config.seed)
 
     def prepare(batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
-        x = batch["image"].float() / 255.0
-        x = random_resized_crop_flip(x, config.input_size, config.crop_scale, aug_gen)
-        x = ((x - mean_v) / std_v).contiguous(memory_format=torch.channels_last)
+        x = augment_batch(batch["image"], config.input_size, config.crop_scale, mean_v, std_v,
+                          aug_gen)
         return x, batch["label"]
 
     def predict(model: nn.Module, x_u8: torch.Tensor) -> torch.Tensor:

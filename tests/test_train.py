@@ -18,7 +18,9 @@ import torch
 
 from lulc_core.errors import ModelMismatchError
 from lulc_core.models import load_model
-from lulc_core.train import fit, random_resized_crop_flip
+from lulc_core.train import (
+    augment_batch, fit, random_resized_crop_flip, sgd_optimizer, train_step, warmup_cosine,
+)
 
 
 @pytest.fixture(scope="module")
@@ -31,6 +33,88 @@ def test_crop_flip_shapes_and_content() -> None:
     x = torch.rand(4, 3, 64, 64)
     y = random_resized_crop_flip(x, 96, (0.6, 1.0))
     assert y.shape == (4, 3, 96, 96) and 0 <= float(y.min()) and float(y.max()) <= 1
+
+
+def test_augment_batch_normalises_into_channels_last() -> None:
+    images = torch.randint(0, 256, (4, 3, 64, 64), dtype=torch.uint8)
+    mean, std = torch.full((1, 3, 1, 1), 0.5), torch.full((1, 3, 1, 1), 0.25)
+    x = augment_batch(images, 32, (0.6, 1.0), mean, std, torch.Generator().manual_seed(0))
+    assert x.shape == (4, 3, 32, 32) and x.dtype == torch.float32
+    assert x.is_contiguous(memory_format=torch.channels_last)
+    # uint8 0..255 -> [0, 1] -> (v - .5) / .25 in [-2, 2]
+    assert -2.0 - 1e-6 <= float(x.min()) and float(x.max()) <= 2.0 + 1e-6
+
+
+def _tiny_convnet() -> torch.nn.Module:
+    torch.manual_seed(0)
+    return torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.BatchNorm2d(4), torch.nn.ReLU(),
+                               torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(),
+                               torch.nn.Linear(4, 3))
+
+
+def test_sgd_optimizer_decays_weights_only_and_matches_the_unfused_update() -> None:
+    """The fused kernel takes the same step as PyTorch's per-tensor SGD with the recipe's groups."""
+    model, reference = _tiny_convnet(), _tiny_convnet()
+    optimizer = sgd_optimizer(model, lr=0.1, momentum=0.9, weight_decay=0.01)
+    decay, no_decay = optimizer.param_groups
+    assert decay["fused"] and decay["nesterov"] and decay["weight_decay"] == 0.01
+    assert no_decay["weight_decay"] == 0 and all(p.ndim == 1 for p in no_decay["params"])
+    assert {id(p) for p in decay["params"]} == {id(p) for p in model.parameters() if p.ndim > 1}
+    ref_params = list(reference.parameters())
+    ref_opt = torch.optim.SGD(
+        [{"params": [p for p in ref_params if p.ndim > 1], "weight_decay": 0.01},
+         {"params": [p for p in ref_params if p.ndim <= 1], "weight_decay": 0.0}],
+        lr=0.1, momentum=0.9, nesterov=True, foreach=False,
+    )
+    x, y = torch.rand(8, 3, 8, 8), torch.randint(0, 3, (8,))
+    for _ in range(3):
+        for net, opt in ((model, optimizer), (reference, ref_opt)):
+            opt.zero_grad()
+            torch.nn.functional.cross_entropy(net(x), y).backward()
+            opt.step()
+    for a, b in zip(model.parameters(), reference.parameters(), strict=True):
+        torch.testing.assert_close(a, b)
+
+
+def test_warmup_cosine_schedule() -> None:
+    optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
+    scheduler = warmup_cosine(optimizer, total_steps=10, warmup_steps=4)
+    lrs = []
+    for _ in range(10):
+        lrs.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        scheduler.step()
+    assert lrs[:4] == pytest.approx([0.025, 0.05, 0.075, 0.1])  # linear warm-up
+    assert lrs[4] == pytest.approx(0.1)
+    assert all(a > b for a, b in zip(lrs[4:], lrs[5:]))  # cosine decay
+    assert optimizer.param_groups[0]["lr"] == pytest.approx(0.0, abs=1e-12)
+
+
+def test_train_step_is_a_plain_sgd_step_without_bf16() -> None:
+    model, reference = _tiny_convnet(), _tiny_convnet()
+    x, y = torch.rand(8, 3, 8, 8), torch.randint(0, 3, (8,))
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    loss = train_step(model, x, y, optimizer, torch.nn.functional.cross_entropy,
+                      torch.device("cpu"), False)
+    expected = torch.nn.functional.cross_entropy(reference(x), y)
+    expected.backward()
+    with torch.no_grad():
+        for p in reference.parameters():
+            p -= 0.1 * p.grad
+    assert not loss.requires_grad and torch.allclose(loss, expected.detach())
+    for a, b in zip(model.parameters(), reference.parameters(), strict=True):
+        torch.testing.assert_close(a, b)
+
+
+def test_train_step_with_bf16_autocast_learns() -> None:
+    model = _tiny_convnet().to(memory_format=torch.channels_last)
+    x = torch.rand(16, 3, 8, 8).contiguous(memory_format=torch.channels_last)
+    y = torch.randint(0, 3, (16,))
+    optimizer = sgd_optimizer(model, lr=0.1, momentum=0.9, weight_decay=0.0)
+    losses = [float(train_step(model, x, y, optimizer, torch.nn.functional.cross_entropy,
+                               torch.device("cpu"), True)) for _ in range(20)]
+    assert all(p.dtype == torch.float32 for p in model.parameters())  # master weights stay fp32
+    assert losses[-1] < losses[0]
 
 
 def _train_cmd(data: Path, *extra: str) -> list[str]:
