@@ -35,3 +35,18 @@ def confidence_image(confidence: np.ndarray) -> np.ndarray:
     c = np.nan_to_num(confidence, nan=1.0)
     grey = (255 * np.clip(c, 0, 1)).astype(np.uint8)
     return np.stack([grey, grey, grey], axis=-1)
+
+
+def image_grid(rows: list[list[np.ndarray]], gap: int = 2) -> np.ndarray:
+    """Equal-sized uint8 (H, W, 3) pictures laid out in rows, ``gap`` white pixels apart.
+
+    One picture instead of many small ones: a browser fetches and lays out one image.
+    """
+    h, w = rows[0][0].shape[:2]
+    ncols = max(len(r) for r in rows)
+    out = np.full((len(rows) * (h + gap) - gap, ncols * (w + gap) - gap, 3), 255, np.uint8)
+    for i, row in enumerate(rows):
+        for j, picture in enumerate(row):
+            out[i * (h + gap): i * (h + gap) + h, j * (w + gap): j * (w + gap) + w] = picture
+    return out
+

@@ -16,7 +16,7 @@ from lulc_core.config import artifacts_dir, models_dir
 from lulc_core.data.scene import scene_dir
 from lulc_core.errors import LulcError
 from lulc_core.geo import CITIES
-from lulc_core.render import colorize
+from lulc_core.render import colorize, image_grid
 
 
 def attempt(loader, *args):
@@ -146,7 +146,6 @@ with st.expander("Sample test patches: satellite, truth, prediction"):
         if error:
             column.info(error)
             continue
-        column.image(list(samples["rgb"][:4]), caption=["satellite"] * 4, width=96)
-        column.image([colorize(t) for t in samples["truth"][:4]], caption=["truth"] * 4, width=96)
-        column.image([colorize(p) for p in samples["prediction"][:4]], caption=["prediction"] * 4,
-                     width=96)
+        grid = image_grid([list(samples["rgb"][:4]), [colorize(t) for t in samples["truth"][:4]],
+                           [colorize(p) for p in samples["prediction"][:4]]])
+        column.image(grid, width=4 * 96, caption="rows: satellite, truth (Urban Atlas), prediction")
