@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
+from lulc_core import comparison
 from lulc_core.artifacts import ModelCard, list_models
 from lulc_core.config import models_dir, scenes_dir
 from lulc_core.data.scene import SceneManifest, list_scenes
@@ -171,3 +173,32 @@ def enlarge(image, width: int = 192):
 
     scale = max(1, width // max(image.size))
     return image.resize((image.width * scale, image.height * scale), Image.Resampling.NEAREST)
+
+
+# --------------------------------------------------------------------------- city comparison
+# Folder-keyed like the rest; a LulcError is not cached, the page shows its message.
+
+
+@st.cache_data(ttl=30, max_entries=8, show_spinner=False)
+def city_thumbnails(scene_folder: str) -> comparison.SceneThumbnails:
+    """True colour and Urban Atlas thumbnails of a whole scene, from its COG overviews."""
+    return comparison.city_thumbnails(Path(scene_folder))
+
+
+@st.cache_data(ttl=30, max_entries=8, show_spinner=False)
+def city_evaluation(model_folder: str) -> comparison.CityEvaluation:
+    """Card and test-split scores of a segmenter folder."""
+    return comparison.load_city_evaluation(Path(model_folder))
+
+
+@st.cache_data(ttl=30, max_entries=4, show_spinner=False)
+def transfer_matrix(path: str, metric: str) -> pd.DataFrame:
+    """Models x cities table of ``cross_city.json`` for ``metric`` (miou / pixel_accuracy)."""
+    return comparison.transfer_matrix(Path(path), metric)
+
+
+@st.cache_data(ttl=30, max_entries=8, show_spinner=False)
+def gallery(model_folder: str) -> dict[str, np.ndarray]:
+    """Sample test patches of a segmenter: ``rgb``, ``truth`` and ``prediction``."""
+    return comparison.load_gallery(Path(model_folder))
+

@@ -8,6 +8,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import services
+from lulc_core.comparison import city_model_name
 
 CITY_KEY = "city"
 SEGMENTER_KEY = "segmenter"
@@ -15,7 +16,7 @@ SEGMENTER_KEY = "segmenter"
 
 def _default_segmenter(city: str | None, names: list[str]) -> str | None:
     """The city's own U-Net (``unet-<city>``) when there is one, else the first segmenter."""
-    own = f"unet-{city}"
+    own = city_model_name(city) if city else None
     return own if own in names else (names[0] if names else None)
 
 

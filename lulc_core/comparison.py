@@ -45,11 +45,6 @@ def city_model_name(city: str) -> str:
 # --------------------------------------------------------------------------- scenes
 
 
-def _decimated_shape(height: int, width: int, max_side: int) -> tuple[int, int]:
-    factor = max(1.0, max(height, width) / max_side)
-    return max(1, round(height / factor)), max(1, round(width / factor))
-
-
 @dataclass(frozen=True)
 class SceneThumbnails:
     """Small pictures of a whole scene.
@@ -87,7 +82,7 @@ def city_thumbnails(scene_folder: Path, max_side: int = 384) -> SceneThumbnails:
     from rasterio.errors import RasterioError
 
     from lulc_core.data.sentinel2 import read_reflectance
-    from lulc_core.render import true_colour
+    from lulc_core.render import thumbnail_shape, true_colour
 
     read_manifest(scene_folder)  # a clear "run lulc demo-data" message for a non-scene folder
     rebuild = f"rebuild the scene (lulc demo-data --city {scene_folder.name}, or fetch it again)"
@@ -101,7 +96,7 @@ def city_thumbnails(scene_folder: Path, max_side: int = 384) -> SceneThumbnails:
                 raise DataNotFoundError(f"{path} is missing: {rebuild}")
             with rasterio.open(path) as src:
                 if shape is None:
-                    shape = _decimated_shape(src.height, src.width, max_side)
+                    shape = thumbnail_shape(src.height, src.width, max_side)
                     if src.crs is not None and src.crs.is_projected:
                         km = src.crs.linear_units_factor[1] / 1e3  # one CRS unit in km
                         size_km = (src.width * abs(src.res[0]) * km,

@@ -16,7 +16,7 @@ import numpy as np
 
 from lulc_core.classes import NODATA_INDEX
 from lulc_core.errors import DataNotFoundError
-from lulc_core.render import colorize, true_colour
+from lulc_core.render import colorize, thumbnail_shape, true_colour
 
 WEB_MERCATOR = "EPSG:3857"
 Layer = Literal["rgb", "truth"]
@@ -42,11 +42,6 @@ def _bounds_latlon(transform, width: int, height: int) -> tuple[tuple[float, flo
 
     w, s, e, n = transform_bounds(WEB_MERCATOR, "EPSG:4326", *rasterio_bounds(transform, width, height))
     return ((s, w), (n, e))
-
-
-def _shape(width: int, height: int, max_side: int) -> tuple[int, int]:
-    scale = min(1.0, max_side / max(width, height))
-    return max(1, round(height * scale)), max(1, round(width * scale))
 
 
 def scene_overlay(folder: Path, layer: Layer, max_side: int = 1024) -> Overlay:
@@ -78,7 +73,7 @@ def scene_overlay(folder: Path, layer: Layer, max_side: int = 1024) -> Overlay:
     for name in files:
         with rasterio.open(folder / name) as src, WarpedVRT(src, crs=WEB_MERCATOR,
                                                             resampling=resampling) as vrt:
-            out_h, out_w = _shape(vrt.width, vrt.height, max_side)
+            out_h, out_w = thumbnail_shape(vrt.height, vrt.width, max_side)
             # a decimated read: GDAL picks the COG overview closest to this size
             window_transform = vrt.transform @ vrt.transform.scale(vrt.width / out_w, vrt.height / out_h)
             if layer == "rgb":
@@ -105,7 +100,7 @@ def classes_overlay(classes: np.ndarray, crs: str, transform, max_side: int = 20
     h, w = classes.shape
     dst_transform, dst_w, dst_h = calculate_default_transform(
         crs, WEB_MERCATOR, w, h, *rasterio_bounds(transform, w, h))
-    out_h, out_w = _shape(dst_w, dst_h, max_side)
+    out_h, out_w = thumbnail_shape(dst_h, dst_w, max_side)
     dst_transform = dst_transform @ dst_transform.scale(dst_w / out_w, dst_h / out_h)
     warped = np.full((out_h, out_w), NODATA_INDEX, np.uint8)
     reproject(classes, warped, src_transform=transform, src_crs=crs, dst_transform=dst_transform,

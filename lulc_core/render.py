@@ -7,6 +7,13 @@ import numpy as np
 from lulc_core.classes import NODATA_INDEX, urban_atlas_legend
 
 
+def thumbnail_shape(height: int, width: int, max_side: int) -> tuple[int, int]:
+    """(rows, cols) of a picture of a (height, width) raster whose longer side is at most
+    ``max_side`` (never enlarged); a read with this ``out_shape`` uses the COG overviews."""
+    scale = min(1.0, max_side / max(height, width))
+    return max(1, round(height * scale)), max(1, round(width * scale))
+
+
 def legend_palette() -> np.ndarray:
     """uint8 (256, 3) lookup table: Urban Atlas index -> official colour; nodata white."""
     pal = np.full((256, 3), 255, np.uint8)

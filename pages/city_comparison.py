@@ -3,8 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from dashboard import compare_services as services
-from dashboard import plots
+from dashboard import plots, services
 from lulc_core.artifacts import CROSS_CITY_FILE
 from lulc_core.comparison import (
     city_model_name,
@@ -33,7 +32,7 @@ st.markdown("Paris and Ankara next to each other: what the land is used for, and
             "never saw while training.")
 
 cities = list(CITIES)
-scenes = {c: attempt(services.scene_manifest, str(scene_dir(c))) for c in cities}
+scenes = {c: attempt(services.scene, c) for c in cities}
 thumbnails = {c: attempt(services.city_thumbnails, str(scene_dir(c))) for c in cities}
 results = {c: attempt(services.city_evaluation, str(models_dir() / city_model_name(c)))
            for c in cities}
