@@ -395,7 +395,8 @@ class ModelEntry:
 
 
 def model_entries(
-    task: str | None = None, root: Path | None = None, checksum: bool = False
+    task: str | None = None, root: Path | None = None,
+    weights: Literal["skip", "header", "checksum"] = "header",
 ) -> list[ModelEntry]:
     """Every model folder, sorted by name, broken ones included with the reason.
 
@@ -403,8 +404,8 @@ def model_entries(
         task: keep only this task ("classification" / "segmentation"); folders whose card
             cannot be read are kept, since their task is unknown.
         root: the models folder (default ``<artifacts>/models``).
-        checksum: verify each weights file against its card's SHA-256 (reads every file);
-            by default only the header and size are checked.
+        weights: how to check the weights: ``"header"`` (cheap: safetensors header and file
+            size), ``"checksum"`` (also the card's SHA-256; reads every file) or ``"skip"``.
     """
     root = root or models_dir()
     entries = []
@@ -412,7 +413,8 @@ def model_entries(
         card, problem = None, None
         try:
             card = load_card(folder)
-            check_weights(folder, card, checksum)
+            if weights != "skip":
+                check_weights(folder, card, checksum=weights == "checksum")
         except LulcError as e:
             problem = str(e)
         entries.append(ModelEntry(folder, card, problem))
@@ -420,6 +422,7 @@ def model_entries(
 
 
 def list_models(task: str | None = None, root: Path | None = None) -> list[ModelCard]:
-    """Cards of every usable model folder, sorted by name; broken folders are left out
-    (:func:`model_entries` lists them with the reason)."""
-    return [e.card for e in model_entries(task, root) if e.card and e.problem is None]
+    """Cards of every model folder whose card can be read, sorted by name: what the dashboard
+    offers. Weights are not checked here (loading a damaged model says why); folders whose
+    card is corrupt or names another folder are left out (:func:`model_entries` lists them)."""
+    return [e.card for e in model_entries(task, root, weights="skip") if e.card]

@@ -85,7 +85,8 @@ def test_listing_without_checksums_and_the_dashboards_list(models: Path) -> None
     cheap = {e.name: e.problem for e in model_entries()}  # header and size only: no full read
     assert cheap["tampered"] is None and cheap["good"] is None
     assert all(reason in cheap[name] for name, reason in EXPECTED.items() if name != "tampered")
-    assert [c.name for c in list_models()] == ["good", "tampered"]
+    # The dashboard offers every model with a readable card; loading a damaged one says why.
+    assert [c.name for c in list_models()] == ["good", "no-weights", "tampered", "truncated"]
     with pytest.raises(ModelMismatchError, match="checksum differs"):  # caught when loading
         load_weights(models / "tampered")
     with pytest.raises(InvalidDataError, match="truncated"):
@@ -101,7 +102,7 @@ def test_card_naming_another_folder_is_refused_in_one_line(models: Path) -> None
 
 
 def test_committed_models_are_all_listed_as_usable() -> None:
-    entries = model_entries(root=REPO_ROOT / "artifacts" / "models", checksum=True)
+    entries = model_entries(root=REPO_ROOT / "artifacts" / "models", weights="checksum")
     assert entries and all(e.problem is None for e in entries), [e.problem for e in entries]
 
 
@@ -134,8 +135,8 @@ def _leftovers(folder: Path, pid: int) -> list[Path]:
     return [*paths, folder / f".unet.{pid}.q1w2e3r4.tmp"]
 
 
-def test_next_write_removes_what_dead_writers_left_and_keeps_live_ones(tmp_path: Path,
-                                                                        pids: tuple[int, int]) -> None:
+def test_next_write_removes_what_dead_writers_left_and_keeps_live_ones(
+        tmp_path: Path, pids: tuple[int, int]) -> None:
     dead, live = pids
     stale, kept = _leftovers(tmp_path, dead), _leftovers(tmp_path, live)
     (tmp_path / "unet").mkdir()

@@ -36,7 +36,7 @@ def models_command(
     cannot be loaded (corrupt card, missing or damaged weights) is listed as broken, with why."""
     from lulc_core.artifacts import model_entries
 
-    for entry in model_entries(task, checksum=True):
+    for entry in model_entries(task, weights="checksum"):
         card = entry.card
         if entry.problem or card is None:
             typer.echo(f"{entry.name}\tBROKEN\t{entry.problem}")
