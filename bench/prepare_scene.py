@@ -35,7 +35,7 @@ def main() -> None:
         t2 = time.perf_counter()
     peak_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
     print(f"city                 {args.city}")
-    print(f"urban atlas import   {t1 - t0:6.1f} s  ({int(labels['polygons'])} polygons rasterized)")
+    print(f"urban atlas import   {t1 - t0:6.1f} s  ({len(labels.layer.polygons)} polygons rasterized)")
     print(f"patches              {t2 - t1:6.1f} s  ({summary.kept} kept, {summary.dropped_cloud} cloud, "
           f"{summary.dropped_nan} NaN)")
     print(f"total                {t2 - t0:6.1f} s  (goal <= 30 s)")

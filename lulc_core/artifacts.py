@@ -9,6 +9,9 @@ A model folder is self-describing::
 
 Everything is written to a temporary sibling first and renamed into place, so a crash never
 leaves a half-written model and the previous model stays usable until the new one is complete.
+Temporary names are hidden and carry the writer's pid (``.card.json.<pid>.<random>.tmp``,
+``.labels.<pid>.tmp.tif``): what a killed writer leaves behind is removed by the next write
+into the same folder (:func:`remove_stale_temps`).
 """
 
 from __future__ import annotations
@@ -16,10 +19,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal
@@ -28,13 +34,17 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from lulc_core import __version__
 from lulc_core.config import models_dir, safe_name
-from lulc_core.errors import DataNotFoundError, InvalidDataError, ModelMismatchError
+from lulc_core.errors import DataNotFoundError, InvalidDataError, LulcError, ModelMismatchError
 
 CARD_FILE = "card.json"
 WEIGHTS_FILE = "model.safetensors"
 HISTORY_FILE = "history.csv"
 CONFUSION_FILE = "confusion.csv"
 CROSS_CITY_FILE = "cross_city.json"  # <artifacts>/cross_city.json, written by `lulc cross-city`
+# Temporary siblings written here and by lulc_core.predict: ".<name>.<pid>[.<x>].tmp[.<ext>]"
+# files and folders, and ".<name>.<pid>.old" (the folder atomic_dir replaces).
+TEMP_NAME = re.compile(r"\..+\.(tmp(\.\w+)?|old)")
+STALE_TEMP_AGE_S = 24 * 3600.0  # older temporary files are stale even if their pid was reused
 
 
 class ClassInfo(BaseModel):
@@ -96,10 +106,64 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
+def _alive(pid: int) -> bool:
+    """Whether a process with this pid exists (on this machine)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by another user
+        return True
+    except (OverflowError, ValueError):  # not a pid at all
+        return False
+    return True
+
+
+def remove_stale_temps(folder: Path, max_age_s: float = STALE_TEMP_AGE_S) -> list[Path]:
+    """Remove the temporary files and folders that killed writers (``kill -9``, power loss)
+    left in ``folder``: hidden names ending in ``.tmp``, ``.tmp.<ext>`` or ``.old`` whose
+    writer's pid is no longer alive, or that are older than ``max_age_s`` (pids get reused).
+
+    A ``.<name>.<pid>.old`` folder is only removed when ``<name>`` exists: a writer killed
+    between the two renames of :func:`atomic_dir` leaves the previous model only there.
+
+    Returns:
+        The paths removed.
+    """
+    removed: list[Path] = []
+    try:
+        entries = list(os.scandir(folder))
+    except (FileNotFoundError, NotADirectoryError):
+        return removed
+    now = time.time()
+    for entry in entries:
+        if not TEMP_NAME.fullmatch(entry.name):
+            continue
+        # The pid is one of the name's number parts; keep the file while any is alive.
+        pids = [int(part) for part in entry.name.split(".") if part.isascii() and part.isdigit()]
+        try:
+            age = now - entry.stat(follow_symlinks=False).st_mtime
+        except FileNotFoundError:  # its writer just renamed or removed it
+            continue
+        if not pids or (age < max_age_s and any(_alive(pid) for pid in pids)):
+            continue
+        if entry.name.endswith(".old") and not (folder / entry.name[1:].rsplit(".", 2)[0]).exists():
+            continue
+        path = Path(entry.path)
+        if entry.is_dir(follow_symlinks=False):
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+        removed.append(path)
+    return removed
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` through a temporary file in the same folder and a rename."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    remove_stale_temps(path.parent)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{os.getpid()}.",
+                               suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
@@ -129,6 +193,7 @@ def atomic_path(path: Path) -> Iterator[Path]:
     temporary path, and only a complete file ever appears under the final name.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temps(path.parent)
     tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp{path.suffix}")
     try:
         yield tmp
@@ -163,7 +228,9 @@ def atomic_dir(final: Path) -> Iterator[Path]:
     folder is removed and ``final`` is untouched.
     """
     final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".{final.name}.", suffix=".tmp"))
+    remove_stale_temps(final.parent)
+    tmp = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".{final.name}.{os.getpid()}.",
+                                suffix=".tmp"))
     try:
         yield tmp
         old = final.with_name(f".{final.name}.{os.getpid()}.old")
@@ -229,7 +296,8 @@ def load_card(folder: Path) -> ModelCard:
 
     Raises:
         DataNotFoundError: the folder or its card is missing.
-        InvalidDataError: the card is not valid JSON or misses fields.
+        InvalidDataError: the card is not valid JSON, misses fields, or names another model
+            than its folder (a copied or renamed folder).
     """
     path = folder / CARD_FILE
     if not path.is_file():
@@ -238,12 +306,58 @@ def load_card(folder: Path) -> ModelCard:
             "from git (git checkout -- artifacts)"
         )
     try:
-        return ModelCard.model_validate_json(path.read_text(encoding="utf-8"))
+        card = ModelCard.model_validate_json(path.read_text(encoding="utf-8"))
     except (ValidationError, ValueError) as e:
         first = str(e).splitlines()[0]
         raise InvalidDataError(
             f"model card {path} is corrupted ({first}): retrain the model or restore it from git"
         ) from None
+    if card.name != folder.resolve().name:
+        raise InvalidDataError(
+            f"model card {path} is for model {card.name!r}, not {folder.resolve().name!r}: "
+            f"rename the folder back to {card.name}, or retrain under the new name"
+        )
+    return card
+
+
+def check_weights(folder: Path, card: ModelCard, checksum: bool = True) -> Path:
+    """Check that ``model.safetensors`` is complete without loading it.
+
+    Args:
+        folder: the model folder.
+        card: its card.
+        checksum: also compare the file's SHA-256 with the card's (reads the whole file);
+            without it only the safetensors header and the file size are checked (cheap).
+
+    Returns:
+        The weights path.
+
+    Raises:
+        DataNotFoundError: weights file missing.
+        InvalidDataError: truncated or not a safetensors file.
+        ModelMismatchError: the weights' checksum differs from the card's.
+    """
+    from safetensors import SafetensorError, safe_open
+
+    path = folder / WEIGHTS_FILE
+    if not path.is_file():
+        raise DataNotFoundError(
+            f"no weights at {path}: retrain the model or restore artifacts/ from git"
+        )
+    try:  # the header lists every tensor's byte range: a short file fails here
+        with safe_open(str(path), framework="np"):
+            pass
+    except (SafetensorError, OSError) as e:
+        raise InvalidDataError(
+            f"weights {path} are truncated or corrupted ({e}): retrain the model or restore "
+            "it from git"
+        ) from None
+    if checksum and card.weights_sha256 and sha256_file(path) != card.weights_sha256:
+        raise ModelMismatchError(
+            f"weights in {folder} do not match their card (checksum differs): retrain the "
+            "model or restore both files from git"
+        )
+    return path
 
 
 def load_weights(folder: Path, card: ModelCard | None = None) -> dict[str, Any]:
@@ -251,22 +365,13 @@ def load_weights(folder: Path, card: ModelCard | None = None) -> dict[str, Any]:
 
     Raises:
         DataNotFoundError: weights file missing.
+        InvalidDataError: truncated or unreadable weights.
         ModelMismatchError: the weights' checksum differs from the card's.
     """
     from safetensors import SafetensorError
     from safetensors.torch import load_file
 
-    card = card or load_card(folder)
-    path = folder / WEIGHTS_FILE
-    if not path.is_file():
-        raise DataNotFoundError(
-            f"no weights at {path}: retrain the model or restore artifacts/ from git"
-        )
-    if card.weights_sha256 and sha256_file(path) != card.weights_sha256:
-        raise ModelMismatchError(
-            f"weights in {folder} do not match their card (checksum differs): retrain the "
-            "model or restore both files from git"
-        )
+    path = check_weights(folder, card or load_card(folder))
     try:
         return load_file(str(path))
     except (SafetensorError, OSError) as e:
@@ -275,15 +380,49 @@ def load_weights(folder: Path, card: ModelCard | None = None) -> dict[str, Any]:
         ) from None
 
 
-def list_models(task: str | None = None, root: Path | None = None) -> list[ModelCard]:
-    """Cards of every valid model folder, sorted by name; broken folders are skipped."""
+@dataclass(frozen=True)
+class ModelEntry:
+    """One folder under ``artifacts/models``: its ``card`` (None if unreadable) and the
+    ``problem`` that keeps it from loading (one line, None for a usable model)."""
+
+    folder: Path
+    card: ModelCard | None
+    problem: str | None
+
+    @property
+    def name(self) -> str:
+        return self.folder.name
+
+
+def model_entries(
+    task: str | None = None, root: Path | None = None,
+    weights: Literal["skip", "header", "checksum"] = "header",
+) -> list[ModelEntry]:
+    """Every model folder, sorted by name, broken ones included with the reason.
+
+    Args:
+        task: keep only this task ("classification" / "segmentation"); folders whose card
+            cannot be read are kept, since their task is unknown.
+        root: the models folder (default ``<artifacts>/models``).
+        weights: how to check the weights: ``"header"`` (cheap: safetensors header and file
+            size), ``"checksum"`` (also the card's SHA-256; reads every file) or ``"skip"``.
+    """
     root = root or models_dir()
-    cards = []
+    entries = []
     for folder in sorted(p for p in root.glob("*") if p.is_dir() and not p.name.startswith(".")):
+        card, problem = None, None
         try:
             card = load_card(folder)
-        except (DataNotFoundError, InvalidDataError):
-            continue
-        if task is None or card.task == task:
-            cards.append(card)
-    return cards
+            if weights != "skip":
+                check_weights(folder, card, checksum=weights == "checksum")
+        except LulcError as e:
+            problem = str(e)
+        entries.append(ModelEntry(folder, card, problem))
+    return [e for e in entries if task is None or e.card is None or e.card.task == task]
+
+
+def list_models(task: str | None = None, root: Path | None = None) -> list[ModelCard]:
+    """Cards of every model folder whose card can be read, sorted by name: what the dashboard
+    offers. Weights are not checked here (loading a damaged model says why); folders whose
+    card is corrupt or names another folder are left out (:func:`model_entries` lists them)."""
+    return [e.card for e in model_entries(task, root, weights="skip") if e.card]

@@ -30,7 +30,11 @@ BACKGROUND_NAME = "Background (no Urban Atlas polygon)"
 BACKGROUND_COLOR = "#000000"
 NODATA_INDEX = 255  # prediction value where the scene has no data (uint8 rasters)
 
-# Urban Atlas 2021 splits green urban areas; we read it with the 2018 nomenclature.
+# Urban Atlas 2021 splits green urban areas; we read it with the 2018 nomenclature. UA2012
+# uses the 2018 codes for the same 27 classes (one nomenclature for 2012 and 2018 in the UA
+# Mapping Guide v6.3; the real 2012 Copenhagen delivery's ITEM2012 names match our legend's),
+# so its codes need no mapping; any other code (e.g. the 2006 aggregate 20000) is not in the
+# legend and counts as unknown.
 UA2021_TO_UA2018 = {14110: 14100, 14120: 14100, 14130: 14100}
 
 
@@ -79,20 +83,19 @@ def code_to_index() -> dict[int, int]:
     return mapping
 
 
-def index_for_codes(codes: list[int]) -> list[int]:
-    """Map Urban Atlas codes to raster indices.
+def index_for_code(value: object) -> int | None:
+    """Raster index 1..27 of one Urban Atlas code as stored in a file.
 
-    Raises:
-        InvalidDataError: listing every unknown code, so the user can fix the file at once.
+    Args:
+        value: the code as an int, a float (``11100.0``) or text (``"50000"``, UA2012 stores
+            codes as text); UA2021 sub-codes 14110/14120/14130 give the index of 14100.
+
+    Returns:
+        The legend index, or None for a value that is not a code of the legend (null values
+        included): the caller counts those and leaves their polygons out.
     """
-    mapping = code_to_index()
-    unknown = sorted({c for c in codes if c not in mapping})
-    if unknown:
-        raise InvalidDataError(
-            f"unknown Urban Atlas codes {unknown}: expected the UA2018 legend codes "
-            "(e.g. 11100, 12100, 31000) or UA2021 sub-codes 14110/14120/14130"
-        )
-    return [mapping[c] for c in codes]
+    text = str(value).strip().removesuffix(".0")
+    return code_to_index().get(int(text)) if text.isascii() and text.isdigit() else None
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,8 @@ A job is ``lulc train classifier|segmenter ...`` run as its own process, so it o
 dashboard, the browser and a Streamlit restart. Each job has a folder under
 ``<artifacts>/jobs/<id>/``::
 
-    status.json     JobStatus: state, process group, argv, times, return code, message
+    status.json     JobStatus: state, process group, argv, times, return code, message, and
+                    a salted hash of the admin token that started it (for `lulc jobs cancel`)
     progress.json   written by the trainer ($LULC_PROGRESS_FILE): epoch, loss, eta_seconds, ...
     log.txt         the trainer's stdout and stderr
     cancel          present once a cancel was requested
@@ -20,6 +21,7 @@ folder atomically, only at the end (:func:`lulc_core.artifacts.save_model`).
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import hmac
 import os
 import signal
@@ -39,9 +41,11 @@ from lulc_core.errors import (
     DataNotFoundError, InvalidDataError, JobRunningError, LulcError, PermissionDeniedError,
 )
 
-TOKEN_ENV = "LULC_ADMIN_TOKEN"
+TOKEN_ENV = "LULC_ADMIN_TOKEN"  # the server's secret (dashboard environment)
+USER_TOKEN_ENV = "LULC_TOKEN"  # a user's copy of it, for `lulc jobs cancel`
 STATUS_FILE, PROGRESS_FILE, LOG_FILE = "status.json", "progress.json", "log.txt"
 CANCEL_FILE = "cancel"
+TOKEN_HASH_ITERATIONS = 100_000
 State = Literal["starting", "running", "succeeded", "failed", "cancelled"]
 
 
@@ -109,6 +113,9 @@ class JobStatus(StrictModel):
     finished: str | None = None
     return_code: int | None = None
     message: str = ""
+    token_hash: str | None = Field(None, description="salted PBKDF2 of the admin token that "
+                                   "started the job: lets `lulc jobs cancel` check a token "
+                                   "without the server's environment")
 
     @property
     def running(self) -> bool:
@@ -151,19 +158,47 @@ def retraining_enabled() -> bool:
     return bool(os.environ.get(TOKEN_ENV))
 
 
-def check_token(token: str | None) -> None:
-    """Check an admin token against ``$LULC_ADMIN_TOKEN`` in constant time.
+def _hash_token(token: str, salt: bytes | None = None) -> str:
+    """``pbkdf2_sha256$<salt hex>$<hash hex>`` of a token (slow on purpose: tokens are typed)."""
+    salt = salt if salt is not None else os.urandom(16)
+    digest = hashlib.pbkdf2_hmac("sha256", token.encode(), salt, TOKEN_HASH_ITERATIONS)
+    return f"pbkdf2_sha256${salt.hex()}${digest.hex()}"
+
+
+def token_matches(token: str | None, job: JobStatus | None = None) -> bool:
+    """Whether ``token`` is the admin token: the server's (``$LULC_ADMIN_TOKEN``) or the one
+    that started ``job``; compared in constant time."""
+    if not token:
+        return False
+    expected = os.environ.get(TOKEN_ENV, "")
+    if expected and hmac.compare_digest(token.encode(), expected.encode()):
+        return True
+    try:
+        salt = bytes.fromhex(job.token_hash.split("$")[1]) if job and job.token_hash else None
+    except (IndexError, ValueError):  # an edited status file: no token to compare with
+        salt = None
+    return salt is not None and hmac.compare_digest(_hash_token(token, salt), job.token_hash)
+
+
+def check_token(token: str | None, job: JobStatus | None = None) -> None:
+    """Check an admin token (see :func:`token_matches`).
 
     Raises:
-        PermissionDeniedError: retraining is disabled (no token configured) or the token is wrong.
+        PermissionDeniedError: the token is wrong, or nothing to check it against (no
+            ``$LULC_ADMIN_TOKEN``: retraining is disabled here, unless ``job`` recorded one).
     """
-    expected = os.environ.get(TOKEN_ENV, "")
-    if not expected:
+    configured = bool(os.environ.get(TOKEN_ENV))
+    if not configured and job is None:
         raise PermissionDeniedError(
             f"retraining is disabled on this server: start it with {TOKEN_ENV} set to a secret "
             f"(e.g. {TOKEN_ENV}=my-secret make demo) and enter that secret"
         )
-    if not hmac.compare_digest((token or "").encode(), expected.encode()):
+    if not configured and job is not None and not job.token_hash:  # an older version's job
+        raise PermissionDeniedError(
+            f"job {job.id} recorded no token to check against: run this with {TOKEN_ENV} set "
+            "to the secret the server was started with"
+        )
+    if not token_matches(token, job):
         raise PermissionDeniedError(
             f"wrong admin token: enter the secret the server was started with ({TOKEN_ENV})"
         )
@@ -280,7 +315,8 @@ def start_job(spec: JobSpec, token: str | None) -> JobStatus:
                 f"a training job is already running{what}: wait for it to finish or cancel it"
             )
         job_id = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S-%f")
-        status = JobStatus(id=job_id, spec=spec, argv=argv, state="starting", started=_now())
+        status = JobStatus(id=job_id, spec=spec, argv=argv, state="starting", started=_now(),
+                           token_hash=_hash_token(token or ""))
         status.folder.mkdir()
         _write_status(status)
         env = {k: v for k, v in os.environ.items() if k != TOKEN_ENV}
@@ -301,16 +337,20 @@ def cancel_job(token: str | None) -> JobStatus | None:
     """Cancel the running job: SIGTERM to its process group; the supervisor records
     ``cancelled``. Training writes its model only at the end, so the previous one stays.
 
+    Args:
+        token: the admin token: the server's, or the one the job was started with (so the
+            CLI can cancel without the server's environment).
+
     Returns:
         The job's status (it may still say ``running`` for a moment), or None if none runs.
 
     Raises:
-        PermissionDeniedError: retraining disabled or wrong token.
+        PermissionDeniedError: wrong token.
     """
-    check_token(token)
     job = current_job()
     if job is None or not job.running:
         return None
+    check_token(token, job)
     (job.folder / CANCEL_FILE).touch()
     # Re-read: the supervisor checks the cancel file after recording its pid, so one side acts.
     job = job_status(job.id)

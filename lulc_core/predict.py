@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from lulc_core.artifacts import ModelCard, atomic_write_text
+from lulc_core.artifacts import ModelCard, atomic_write_text, remove_stale_temps
 from lulc_core.classes import NODATA_INDEX
 from lulc_core.errors import AOIError, ModelMismatchError
 from lulc_core.geo import AOI
@@ -281,6 +281,7 @@ class PredictionWriter:
         import rasterio
 
         self.out_path.parent.mkdir(parents=True, exist_ok=True)
+        remove_stale_temps(self.out_path.parent)  # what runs killed before this one left there
         self.tmp = self.out_path.with_name(f".{self.out_path.stem}.{os.getpid()}.gtiff.tmp")
         self.dst = rasterio.open(self.tmp, "w", **self.profile)
         # the palette must be set before any pixel is written (TIFF photometric tag)

@@ -23,13 +23,15 @@ def _duration(seconds: float | None) -> str:
 
 
 def job_panel(was_running: bool) -> None:
-    """The latest job: live progress while it runs, its outcome after."""
+    """The latest job: live progress while it runs, its outcome after. Everyone sees that a job
+    runs and how far it is; its log and error (file paths of this server) need the token."""
     job = jobs.current_job()
     if job is None:
         st.caption("No training job has run yet.")
         return
     if was_running and not job.running:
         st.rerun()  # the whole page: outcome, start button, model lists
+    authorized = jobs.token_matches(st.session_state.get("job_token"), job)
     spec = job.spec
     st.markdown(f"**{spec.task.capitalize()} `{spec.model_name}`**, {spec.epochs} epochs, "
                 f"started {job.started}")
@@ -38,7 +40,8 @@ def job_panel(was_running: bool) -> None:
         if progress is None:
             st.progress(0.0, text="Starting: loading the libraries and the training data...")
         else:
-            st.progress(progress.fraction, text=f"Epoch {progress.epoch} of {progress.epochs}")
+            st.progress(progress.fraction, text=f"Epoch {progress.epoch} of {progress.epochs} "
+                        f"({progress.fraction:.0%} done)")
             loss, eta, elapsed = st.columns(3)
             loss.metric("Training loss", "-" if progress.loss is None else f"{progress.loss:.4f}",
                         help="How wrong the model still is on its training images; it should "
@@ -62,9 +65,13 @@ def job_panel(was_running: bool) -> None:
     elif job.state == "cancelled":
         st.warning("This job was cancelled. The models that existed before are unchanged.")
     else:
-        st.error(f"This job failed: {job.message}")
-    with st.expander("Log (last 20 lines)", expanded=job.running):
-        st.code(jobs.log_tail(job) or "(empty)", language=None)
+        st.error(f"This job failed: {job.message}" if authorized else
+                 "This job failed. The models that existed before are unchanged.")
+    if authorized:
+        with st.expander("Log (last 20 lines)", expanded=job.running):
+            st.code(jobs.log_tail(job) or "(empty)", language=None)
+    elif jobs.retraining_enabled():
+        st.caption("The log and error messages are shown after you enter the admin token.")
 
 
 st.title("Training")
@@ -77,6 +84,9 @@ if not enabled:
     st.info(f"Retraining is disabled on this server because no admin token is set. To enable "
             f"it, start the app with a secret of your choice, e.g. "
             f"`{jobs.TOKEN_ENV}=my-secret make demo`, then enter that secret here.")
+else:
+    st.text_input("Admin token", type="password", key="job_token",
+                  help="Shows the job's log, and lets you start or cancel training.")
 
 st.subheader("Current job")
 latest = jobs.current_job()
@@ -119,7 +129,7 @@ name = st.text_input("Save as (model name)", key="job_name", placeholder="defaul
                      "retrains (with -trial for a quick trial)", help="A new name adds a model; an "
                      "existing name replaces that model once training succeeds.")
 resume = st.checkbox("Continue an interrupted run of this name", key="job_resume")
-token = st.text_input("Admin token", type="password", key="job_token")
+token = st.session_state.get("job_token")
 if st.button("Start training", key="job_start", type="primary"):
     try:
         spec = jobs.JobSpec(task=task, epochs=int(epochs), name=name.strip() or None, resume=resume,

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from conftest import write_fake_eurosat
+from lulc_cli import assert_one_line_error, run_lulc
 from pydantic import ValidationError
 from streamlit.testing.v1 import AppTest
 
@@ -21,6 +22,7 @@ from lulc_core.errors import (
 )
 
 TOKEN = "s3cret"
+SECRET_PATH = "/srv/lulc-private/data"
 SMOKE = jobs.JobSpec(task="classifier", model="resnet18", weights="none", input_size=32, limit=4,
                      epochs=1, name="smoke")
 
@@ -35,9 +37,10 @@ def job_env(isolated_dirs: dict[str, Path], tmp_path: Path,
     return isolated_dirs
 
 
-def _recorded_running_job() -> jobs.JobStatus:
+def _recorded_running_job(token_hash: str | None = None) -> jobs.JobStatus:
     status = jobs.JobStatus(id="20250101-000000-000000", spec=SMOKE, argv=SMOKE.argv(),
-                            state="running", started="2025-01-01T00:00:00+00:00")
+                            state="running", started="2025-01-01T00:00:00+00:00",
+                            token_hash=token_hash)
     status.folder.mkdir(parents=True)
     (status.folder / jobs.STATUS_FILE).write_text(status.model_dump_json())
     return status
@@ -45,8 +48,12 @@ def _recorded_running_job() -> jobs.JobStatus:
 
 @pytest.fixture
 def running_job(job_env: dict[str, Path]) -> Iterator[jobs.JobStatus]:
-    """A job that looks running: its status file, and the lock held by this test process."""
-    status = _recorded_running_job()
+    """A job that looks running (started with TOKEN): its status file, a progress report and a
+    log naming server paths, and the lock held by this test process."""
+    status = _recorded_running_job(jobs._hash_token(TOKEN))
+    (status.folder / jobs.PROGRESS_FILE).write_text(
+        '{"epochs": 5, "epoch": 2, "batch": 0, "loss": 0.4321, "eta_seconds": 754}')
+    (status.folder / jobs.LOG_FILE).write_text(f"reading {SECRET_PATH}/EuroSAT\nepoch 2/5\n")
     with open(jobs.jobs_dir() / "lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         yield status
@@ -89,8 +96,7 @@ def test_token_unset_or_wrong_is_refused(job_env: dict[str, Path],
                                          monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(PermissionDeniedError, match="wrong admin token"):
         jobs.start_job(SMOKE, "not-it")
-    with pytest.raises(PermissionDeniedError, match="wrong admin token"):
-        jobs.cancel_job(None)
+    assert jobs.cancel_job(None) is None  # nothing runs: nothing to authorise
     monkeypatch.delenv(jobs.TOKEN_ENV)
     assert not jobs.retraining_enabled()
     with pytest.raises(PermissionDeniedError, match=f"disabled.*{jobs.TOKEN_ENV}"):
@@ -200,3 +206,105 @@ def test_page_shows_the_running_job_and_refuses_a_second(running_job: jobs.JobSt
     at.button(key="job_start").click().run()
     assert not at.exception
     assert any("already running" in e.value for e in at.error)
+
+
+def _texts(at: AppTest) -> str:
+    """Everything the page shows as text (markdown, captions, messages, code, metrics)."""
+    parts = [e.value for kind in ("markdown", "caption", "info", "warning", "error", "success",
+                                  "code") for e in getattr(at, kind)]
+    parts += [f"{m.label} {m.value}" for m in at.metric]
+    parts += [str(p.proto.text) for p in at.get("progress")]
+    return "\n".join(parts)
+
+
+def test_page_shows_progress_to_everyone_and_the_log_only_with_the_token(
+        running_job: jobs.JobStatus) -> None:
+    at = _page()
+    shown = _texts(at)
+    assert not at.exception
+    assert "Epoch 2 of 5 (40% done)" in shown and "Time left (estimate) 0:12:34" in shown
+    assert "smoke" in shown and SECRET_PATH not in shown and not at.code
+    assert any("after you enter the admin token" in c.value for c in at.caption)
+    at.text_input(key="job_token").set_value("wrong").run()
+    assert SECRET_PATH not in _texts(at) and not at.code
+    at.text_input(key="job_token").set_value(TOKEN).run()
+    assert not at.exception
+    assert f"reading {SECRET_PATH}/EuroSAT\nepoch 2/5" in at.code[0].value
+
+
+def test_page_hides_why_a_job_failed_without_the_token(job_env: dict[str, Path]) -> None:
+    job = _recorded_running_job(jobs._hash_token(TOKEN))
+    failed = job.model_copy(update={"state": "failed", "message": f"{SECRET_PATH} is missing"})
+    (job.folder / jobs.STATUS_FILE).write_text(failed.model_dump_json())
+    at = _page()
+    assert [e.value for e in at.error] == [
+        "This job failed. The models that existed before are unchanged."]
+    at.text_input(key="job_token").set_value(TOKEN).run()
+    assert any(SECRET_PATH in e.value for e in at.error)
+
+
+def test_token_recorded_with_the_job_is_a_salted_hash(running_job: jobs.JobStatus,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    recorded = (running_job.folder / jobs.STATUS_FILE).read_text()
+    assert TOKEN not in recorded and "pbkdf2_sha256$" in recorded
+    assert jobs._hash_token(TOKEN) != jobs._hash_token(TOKEN)  # a new salt each time
+    monkeypatch.delenv(jobs.TOKEN_ENV)  # e.g. a shell without the server's environment
+    job = jobs.current_job()
+    assert jobs.token_matches(TOKEN, job) and not jobs.token_matches("s3cre", job)
+    assert not jobs.token_matches(None, job) and not jobs.token_matches(TOKEN)
+
+
+def _cli(args: list[str], capsys: pytest.CaptureFixture[str],
+         monkeypatch: pytest.MonkeyPatch) -> tuple[int, str, str]:
+    monkeypatch.delenv(jobs.TOKEN_ENV, raising=False)  # the CLI's shell is not the server's
+    return run_lulc(["jobs", "cancel", *args], capsys, monkeypatch)
+
+
+def test_cli_cancel_reads_the_token_from_the_environment(
+        running_job: jobs.JobStatus, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(jobs.USER_TOKEN_ENV, "wrong")
+    code, _, err = _cli([], capsys, monkeypatch)
+    assert_one_line_error(code, err, "wrong admin token")
+    assert not (running_job.folder / jobs.CANCEL_FILE).exists()
+    monkeypatch.setenv(jobs.USER_TOKEN_ENV, TOKEN)
+    code, out, err = _cli([], capsys, monkeypatch)
+    assert code == 0, err
+    assert out.strip() == f"cancelling {running_job.id} (smoke)"
+    assert (running_job.folder / jobs.CANCEL_FILE).exists()
+
+
+def test_cli_cancel_asks_for_the_token_without_echo(running_job: jobs.JobStatus,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from lulc_core.cli import app
+
+    monkeypatch.delenv(jobs.TOKEN_ENV)
+    monkeypatch.delenv(jobs.USER_TOKEN_ENV, raising=False)
+    result = CliRunner().invoke(app, ["jobs", "cancel"], input=f"{TOKEN}\n")
+    assert result.exit_code == 0, result.output
+    assert "Admin token:" in result.output and TOKEN not in result.output
+    assert f"cancelling {running_job.id}" in result.output
+
+
+def test_cli_cancel_refuses_a_token_on_the_command_line(
+        running_job: jobs.JobStatus, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    code, _, err = _cli(["--token", TOKEN], capsys, monkeypatch)
+    assert_one_line_error(code, err, "--token is not accepted", jobs.USER_TOKEN_ENV)
+    assert not (running_job.folder / jobs.CANCEL_FILE).exists()
+
+
+def test_cli_cancel_without_a_job_or_without_a_recorded_token(
+        job_env: dict[str, Path], capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    code, out, _ = _cli([], capsys, monkeypatch)  # no prompt: nothing to cancel
+    assert code == 0 and out.strip() == "no job is running"
+    _recorded_running_job()  # written by an older version: no token hash
+    monkeypatch.setenv(jobs.USER_TOKEN_ENV, TOKEN)
+    with open(jobs.jobs_dir() / "lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        code, _, err = _cli([], capsys, monkeypatch)
+    assert_one_line_error(code, err, "recorded no token", jobs.TOKEN_ENV)
+    assert "disabled" not in err

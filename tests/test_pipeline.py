@@ -133,15 +133,16 @@ def test_urban_atlas_gpkg_zip_and_2021_codes(tmp_path: Path, scene: Path) -> Non
     with zipfile.ZipFile(zpath, "w") as zf:
         zf.write(gpkg, "FR999L1_TINY_UA2021/Data/ua.gpkg")
     result = import_urban_atlas(zpath, scene)
-    assert result["coverage"] == pytest.approx(1.0)
+    assert result.coverage == pytest.approx(1.0)
     labels = load_scene(scene).labels
     assert set(np.unique(labels[:, : SIZE // 2 - 1])) == {1}  # 11100 -> index 1
     assert set(np.unique(labels[:, SIZE // 2 + 1 :])) == {16}  # 14120 -> 14100 -> index 16
 
 
 def test_urban_atlas_bad_inputs(tmp_path: Path, scene: Path) -> None:
-    with pytest.raises(InvalidDataError, match="99999"):
-        import_urban_atlas(_urban_atlas_gpkg(tmp_path / "a.gpkg", codes=(11100, 99999)), scene)
+    unknown = import_urban_atlas(_urban_atlas_gpkg(tmp_path / "a.gpkg", codes=(11100, 99999)),
+                                 scene)
+    assert unknown.layer.unknown_codes == {"99999": 1}  # left out and counted, the rest imported
     with pytest.raises(InvalidDataError, match="no code_2018"):
         import_urban_atlas(_urban_atlas_gpkg(tmp_path / "b.gpkg", column="klass"), scene)
     (tmp_path / "bad.zip").write_bytes(b"PK\x03\x04 broken")
@@ -156,7 +157,7 @@ def test_invalid_geometry_is_repaired(tmp_path: Path, scene: Path) -> None:
     bowtie = Polygon([(x0, y0), (x1, y1), (x1, y0), (x0, y1)])  # self-intersecting
     gdf = gpd.GeoDataFrame({"code_2018": [31000]}, geometry=[bowtie], crs=CRS).to_crs("EPSG:3035")
     gdf.to_file(tmp_path / "bow.gpkg", driver="GPKG")
-    assert import_urban_atlas(tmp_path / "bow.gpkg", scene)["coverage"] > 0.3
+    assert import_urban_atlas(tmp_path / "bow.gpkg", scene).coverage > 0.3
 
 
 @pytest.mark.parametrize(("cloud_px", "kept"), [(int(0.15 * 32 * 32), True), (int(0.16 * 32 * 32) + 1, False)])

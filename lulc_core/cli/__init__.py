@@ -32,10 +32,15 @@ app.add_typer(import_app, name="import")
 def models_command(
     task: str = typer.Option(None, help="only 'classification' or 'segmentation' models"),
 ) -> None:
-    """List trained models under the artifacts folder with their headline metric."""
-    from lulc_core.artifacts import list_models
+    """List trained models under the artifacts folder with their headline metric; a model that
+    cannot be loaded (corrupt card, missing or damaged weights) is listed as broken, with why."""
+    from lulc_core.artifacts import model_entries
 
-    for card in list_models(task):
+    for entry in model_entries(task, weights="checksum"):
+        card = entry.card
+        if entry.problem or card is None:
+            typer.echo(f"{entry.name}\tBROKEN\t{entry.problem}")
+            continue
         metric = card.metrics.get("accuracy", card.metrics.get("miou"))
         shown = f"{metric:.4f}" if isinstance(metric, float) else "-"
         synthetic = " (synthetic data)" if card.synthetic else ""

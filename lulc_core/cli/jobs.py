@@ -3,6 +3,8 @@ dashboard's Training page starts them)."""
 
 from __future__ import annotations
 
+import os
+
 import typer
 
 from lulc_core.cli import app
@@ -33,10 +35,29 @@ def status(lines: int = typer.Option(5, help="log lines to show")) -> None:
 
 
 @jobs_app.command("cancel")
-def cancel(token: str = typer.Option(..., envvar="LULC_ADMIN_TOKEN", help="admin token")) -> None:
-    """Cancel the running job; the previous models stay as they are."""
-    from lulc_core.jobs import cancel_job
+def cancel(
+    token: str = typer.Option(None, hidden=True, help="refused: the token would show in ps and "
+                              "the shell history"),
+) -> None:
+    """Cancel the running job; the previous models stay as they are.
 
+    The admin token is read from $LULC_TOKEN (or $LULC_ADMIN_TOKEN), else asked for without
+    echo; never from the command line, where ps and the shell history would keep it.
+    """
+    from lulc_core.errors import PermissionDeniedError
+    from lulc_core.jobs import TOKEN_ENV, USER_TOKEN_ENV, cancel_job, current_job
+
+    if token is not None:
+        raise PermissionDeniedError(
+            f"--token is not accepted (ps and the shell history would keep it): set "
+            f"{USER_TOKEN_ENV} or type the token when asked"
+        )
+    job = current_job()
+    if job is None or not job.running:
+        typer.echo("no job is running")
+        return
+    token = (os.environ.get(USER_TOKEN_ENV) or os.environ.get(TOKEN_ENV)
+             or typer.prompt("Admin token", hide_input=True))
     job = cancel_job(token)
     typer.echo("no job is running" if job is None
                else f"cancelling {job.id} ({job.spec.model_name})")

@@ -70,15 +70,15 @@ def import_sentinel2(
 
 @import_app.command("urban-atlas")
 def import_urban_atlas(
-    file: Path = typer.Argument(..., help="official Urban Atlas zip or its GeoPackage"),
+    file: Path = typer.Argument(..., help="official Urban Atlas zip, its GeoPackage or .gdb"),
     scene: str = typer.Option(..., help="scene folder name to label, e.g. paris"),
 ) -> None:
-    """Rasterize Urban Atlas polygons onto a scene's exact 10 m grid (labels.tif + labels.gpkg)."""
+    """Rasterize Urban Atlas polygons onto a scene's exact 10 m grid (labels.tif + labels.gpkg);
+    polygons without a usable code are left out and counted."""
     from lulc_core.data.scene import scene_dir
     from lulc_core.data.urban_atlas import import_urban_atlas as run
 
-    result = run(file, scene_dir(scene))
-    typer.echo(f"{int(result['polygons'])} polygons, {result['coverage']:.1%} of the scene labelled")
+    typer.echo(run(file, scene_dir(scene)).summary())
 
 
 @app.command("prepare")
