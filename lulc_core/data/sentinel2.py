@@ -406,8 +406,8 @@ def band_folder_sources(folder: Path, acquired: str | None = None) -> dict[str, 
     if doubled:
         band, files = next(iter(doubled.items()))
         raise InvalidDataError(
-            f"{len(files)} files for {band} of {wanted} in {folder} ({', '.join(f.name for f in files)}):"
-            " keep one product per folder"
+            f"{len(files)} files for {band} of {wanted} in {folder} "
+            f"({', '.join(f.name for f in files)}): keep one product per folder"
         )
     missing = [b for b in RGB_BANDS if b not in bands]
     if missing:
