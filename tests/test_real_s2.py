@@ -409,6 +409,7 @@ def _l1c_scene(data: Path) -> str:
     ("two bands", ["no B04", "B02, B03 and B04"]),
     ("mismatched grids", ["B03", "not on the grid of B02"]),
     ("unknown baseline", ["unknown processing baseline", "--baseline"]),
+    ("offset and baseline", ["both given", "give one"]),
     ("unknown date", ["2019-07-09", "--date", "2019-07-08"]),
     ("several dates", ["2 dates", "--date"]),
     ("nothing tells", ["--offset", "--baseline"]),
@@ -429,6 +430,9 @@ def test_cli_bad_real_inputs(isolated_dirs: dict[str, Path], capsys,
     elif case == "unknown baseline":
         _copy_sample(src)
         args += ["--baseline", "7x"]
+    elif case == "offset and baseline":
+        _copy_sample(src)
+        args += ["--offset", "0", "--baseline", "02.13"]
     elif case == "unknown date":
         _copy_sample(src)
         args += ["--date", "2019-07-09"]

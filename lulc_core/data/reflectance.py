@@ -131,6 +131,10 @@ def from_date(acquired: str, level: str, how: str) -> Reflectance:
 
 
 def _explicit(offset: float | None, baseline: str | None, level: str) -> Reflectance | None:
+    if offset is not None and baseline is not None:
+        raise InvalidDataError(
+            f"--offset {offset:g} and --baseline {baseline} both given: give one of them"
+        )
     if offset is not None:
         return Reflectance(scale=DN_SCALE, offset=float(offset),
                            source=f"--offset {offset:g} given")
