@@ -38,7 +38,6 @@ from lulc_core.data.samples import (
 )
 from lulc_core.data.scene import read_manifest
 from lulc_core.data.sentinel2 import import_band_folder, import_safe, load_scene
-from lulc_core.data.stac import fetch_sentinel2
 from lulc_core.errors import InvalidDataError
 from lulc_core.geo import AOI
 
@@ -242,11 +241,13 @@ def test_stac_item_decision(applied: bool | None, baseline: str, offset: float) 
 @pytest.mark.parametrize(("applied", "baseline"), [
     (True, "05.09"), (False, "05.09"), (False, "04.00"), (None, "02.13"),
 ])
-def test_stac_fetch_of_versailles_pixels(tmp_path: Path, applied: bool | None,
+def test_stac_fetch_of_versailles_pixels(isolated_dirs: dict[str, Path], capsys,
+                                         monkeypatch: pytest.MonkeyPatch, applied: bool | None,
                                          baseline: str) -> None:
     """Serve the Versailles DN as the catalogue would for each case (DN + 1000 where the product
-    carries the -1000 offset and the catalogue did not remove it); the fetched scene must always
-    come out at the true reflectance."""
+    carries the -1000 offset and the catalogue did not remove it); ``lulc fetch sentinel2`` must
+    always write the true reflectance, and say how it decided."""
+    tmp_path = isolated_dirs["data"].parent
     root = tmp_path / "stac"
     root.mkdir()
     shifted = baseline >= "04.00" and not applied
@@ -279,15 +280,21 @@ def test_stac_fetch_of_versailles_pixels(tmp_path: Path, applied: bool | None,
     (root / "search.json").write_text(json.dumps({"type": "FeatureCollection", "features": [
         _item(applied, baseline, base), cloudy]}))
     try:
-        manifest = fetch_sentinel2(AOI("versailles", 2.075, 48.79, 2.13, 48.828),
-                                   tmp_path / "scene", "2023-06-01", "2023-08-01", max_cloud=20,
-                                   stac_url=f"{base}/index.html", progress=False)
+        code, out, err = run_lulc(
+            ["fetch", "sentinel2", "--bbox", "2.075,48.79,2.13,48.828", "--start", "2023-06-01",
+             "--end", "2023-08-01", "--stac-url", f"{base}/index.html", "--name", "scene"],
+            capsys, monkeypatch)
     finally:
         server.kill()
+    assert code == 0, err
+    scene = isolated_dirs["data"] / "scenes" / "scene"
+    manifest = read_manifest(scene)
     assert [i["id"] for i in manifest.items] == ["S2A_31UDQ_20230701_0_L2A"]
     assert manifest.reflectance.offset == (-0.1 if shifted else 0.0)
     assert manifest.processing_baseline == baseline and manifest.cloud_mask
-    s = load_scene(tmp_path / "scene")
+    assert f"reflectance = DN x 0.0001 + {manifest.reflectance.offset:g} (" in out
+    assert ("earthsearch:boa_offset_applied true" in out) == bool(applied)
+    s = load_scene(scene)
     with rasterio.open(_sample_band("B04")) as src:  # the true reflectance of the same pixels
         h, w = s.image.shape[1:]
         window = from_bounds(s.transform.c, s.transform.f - 10 * h, s.transform.c + 10 * w,
@@ -295,7 +302,7 @@ def test_stac_fetch_of_versailles_pixels(tmp_path: Path, applied: bool | None,
         truth = src.read(1, window=window).astype(np.float32) / 10000
     assert truth.shape == (h, w) and truth.min() > 0
     np.testing.assert_allclose(s.image[0], truth, atol=1e-6)
-    assert s.scl.max() == 4 and not list(tmp_path.glob(".scene*"))  # staging cleaned up
+    assert s.scl.max() == 4 and not list(scene.parent.glob(".*"))  # staging cleaned up
 
 
 # --------------------------------------------------------------------------- samples, mapping
