@@ -72,7 +72,7 @@ def scene(isolated_dirs: dict[str, Path], tmp_path: Path) -> Path:
         _write_band(cogs / f"{band}.tif", rng.integers(1100, 3000, (SIZE, SIZE), np.uint16), 10.0)
     _write_band(cogs / "SCL.tif", np.full((SIZE // 2, SIZE // 2), 4, np.uint8), 20.0)
     out = isolated_dirs["data"] / "scenes" / "kobenhavn"
-    return import_cogs({b: cogs / f"{b}.tif" for b in ("B02", "B03", "B04", "SCL")}, out)
+    return import_cogs({b: cogs / f"{b}.tif" for b in ("B02", "B03", "B04", "SCL")}, out, offset=0.0)
 
 
 def _labels(scene: Path) -> np.ndarray:
