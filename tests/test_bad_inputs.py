@@ -135,6 +135,10 @@ CASES: list[tuple[str, list[str], tuple[str, ...]]] = [
     ("ua-not-a-zip", ["import", "urban-atlas", "{out}/broken.zip", "--scene", "town"], ("zip",)),
     ("ua-no-code-column", ["import", "urban-atlas", "{out}/ua-klass.gpkg", "--scene", "town"],
      ("code",)),
+    ("ua-text-codes", ["import", "urban-atlas", "{out}/ua-text.gpkg", "--scene", "town"],
+     ("code",)),
+    ("ua-null-codes", ["import", "urban-atlas", "{out}/ua-null.gpkg", "--scene", "town"],
+     ("code",)),
     ("ua-unknown-scene", ["import", "urban-atlas", "{out}/ua-klass.gpkg", "--scene", "nowhere"],
      ("nowhere",)),
     ("s2-missing-bands", ["import", "sentinel2", "{out}/a_dir", "--name", "x"], ("B02.tif",)),
@@ -220,8 +224,10 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     (out / "broken.zip").write_bytes(b"PK\x03\x04 broken")
     Image.new("1", (20_000, 20_000)).save(out / "bomb.png")  # 400 M pixels in 48 KB
     Image.fromarray(np.full((64, 64, 3), 90, np.uint8)).save(out / "tile.png")
-    gpd.GeoDataFrame({"klass": [11100]}, geometry=[box(*TOWN)], crs="EPSG:4326").to_file(
-        out / "ua-klass.gpkg", driver="GPKG")
+    for name, column, codes in (("klass", "klass", [11100]), ("text", "code_2018", ["urban"]),
+                                ("null", "code_2018", [np.nan])):  # no usable Urban Atlas code
+        gpd.GeoDataFrame({column: codes}, geometry=[box(*TOWN)], crs="EPSG:4326").to_crs(
+            "EPSG:3035").to_file(out / f"ua-{name}.gpkg", driver="GPKG")  # as Urban Atlas is
     eurosat = write_fake_eurosat(root / "eurosat", per_class=2)
     return {"root": root, "data": data, "artifacts": artifacts, "out": out, "eurosat": eurosat}
 
