@@ -12,6 +12,7 @@ table runs in seconds. Paths in a case's arguments are written ``{name}`` and fi
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -93,6 +94,7 @@ CASES: list[tuple[str, list[str], tuple[str, ...]]] = [
     ("pred-workers-0", [*PRED, "--dask", "--workers", "0"], ("--workers",)),
     ("pred-workers-neg", [*PRED, "--dask", "--workers", "-1"], ("--workers",)),
     ("pred-scheduler-refused", [*PRED, "--scheduler", "tcp://127.0.0.1:1"], ("scheduler",)),
+    ("pred-scheduler-silent", [*PRED, "--scheduler", "{silent}"], ("within",)),
     ("pred-scheduler-malformed", [*PRED, "--scheduler", "tcp://nohost"], ("scheduler",)),
     ("pred-max-km2-nan", [*PRED, "--max-km2", "nan"], ("--max-km2", "nan")),
     ("pred-max-km2-inf", [*PRED, "--max-km2", "inf"], ("--max-km2",)),
@@ -173,8 +175,11 @@ def _write_band_like(src_path: Path, dst_path: Path, rows: int) -> None:
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """Data, artifacts and output folders holding every input the cases need."""
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Path | str]]:
+    """Data, artifacts and output folders holding every input the cases need, and ``silent``:
+    the address of a TCP port that accepts connections but never answers (not Dask)."""
+    import socket
+
     import geopandas as gpd
     from PIL import Image
     from shapely.geometry import box
@@ -229,7 +234,9 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         gpd.GeoDataFrame({column: codes}, geometry=[box(*TOWN)], crs="EPSG:4326").to_crs(
             "EPSG:3035").to_file(out / f"ua-{name}.gpkg", driver="GPKG")  # as Urban Atlas is
     eurosat = write_fake_eurosat(root / "eurosat", per_class=2)
-    return {"root": root, "data": data, "artifacts": artifacts, "out": out, "eurosat": eurosat}
+    with socket.create_server(("127.0.0.1", 0)) as silent:
+        yield {"root": root, "data": data, "artifacts": artifacts, "out": out, "eurosat": eurosat,
+               "silent": f"tcp://127.0.0.1:{silent.getsockname()[1]}"}
 
 
 def _tree(root: Path) -> dict[str, tuple[int, int] | None]:
@@ -240,7 +247,7 @@ def _tree(root: Path) -> dict[str, tuple[int, int] | None]:
 
 @pytest.mark.parametrize(("args", "words"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
 def test_bad_input_is_one_line_exit_2_and_writes_nothing(
-    args: list[str], words: tuple[str, ...], world: dict[str, Path],
+    args: list[str], words: tuple[str, ...], world: dict[str, Path | str],
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("LULC_DATA_DIR", str(world["data"]))
@@ -248,14 +255,15 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(
     monkeypatch.setenv("LULC_EUROSAT_DIR", str(world["eurosat"]))
     monkeypatch.delenv("LULC_ADMIN_TOKEN", raising=False)
     filled = [a.format(**{k: str(v) for k, v in world.items()}) for a in args]
-    before = _tree(world["root"])
+    root = Path(world["root"])
+    before = _tree(root)
     code, _, err = run_lulc(filled, capsys, monkeypatch)
     assert code == 2, err
     assert err.startswith("error: ") and len(err.splitlines()) == 1, err
     assert "Traceback" not in err
     for word in words:
         assert word.lower() in err.lower(), err
-    after = _tree(world["root"])
+    after = _tree(root)
     assert sorted(set(after) - set(before)) == [], "new files"
     assert sorted(set(before) - set(after)) == [], "removed files"
     assert {k for k in before if before[k] != after[k]} == set(), "changed files"
@@ -263,3 +271,13 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(
 
 def test_the_table_is_large_and_has_unique_ids() -> None:
     assert len(CASES) >= 60 and len({c[0] for c in CASES}) == len(CASES)
+
+
+def test_a_running_scheduler_passes_the_check() -> None:
+    from distributed import LocalCluster
+
+    from lulc_core.cli.segmenter import _check_scheduler
+
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, protocol="tcp://",
+                      dashboard_address=None) as cluster:
+        _check_scheduler(cluster.scheduler_address)  # raises ClusterError if refused

@@ -97,26 +97,34 @@ def predict(
 
 
 def _check_scheduler(address: str, timeout: float = 5.0) -> None:
-    """Connect to a Dask scheduler before any work: otherwise a wrong address fails only after
-    Dask's 30 s connect timeout, with a traceback.
+    """Shake hands with a Dask scheduler before any work: otherwise a wrong address fails only
+    after Dask's 30 s connect timeout with a traceback, and a port where something else listens
+    hangs for good.
 
     Raises:
-        ClusterError: nothing listens there, or it does not answer as a Dask scheduler.
+        ClusterError: nothing listens there, or it does not answer as Dask does within ``timeout``.
     """
+    import asyncio
     import socket
 
-    from distributed import Client
-    from distributed.comm import parse_address, parse_host_port
+    from distributed.comm import connect, parse_address, parse_host_port
 
     from lulc_core.errors import ClusterError
 
+    async def handshake() -> None:
+        comm = await connect(address, timeout=timeout)
+        await comm.close()
+
     fix = "start it ('dask scheduler') or fix --scheduler (e.g. tcp://host:8786)"
     try:
-        host, port = parse_host_port(parse_address(address)[1])
-        with socket.create_connection((host, port), timeout=timeout):
-            pass  # refused or unroutable fails here at once, not after the handshake's timeout
-        with Client(address, timeout=timeout):
-            pass
-    except (OSError, TimeoutError, ValueError, TypeError) as e:
+        scheme, location = parse_address(address)
+        if scheme in ("tcp", "tls"):  # refused or unroutable fails here at once, not after retries
+            with socket.create_connection(parse_host_port(location), timeout=timeout):
+                pass
+        asyncio.run(asyncio.wait_for(handshake(), timeout))
+    except TimeoutError:
+        raise ClusterError(f"no Dask scheduler answered at {address!r} within {timeout:g} s: "
+                           f"{fix}") from None
+    except (OSError, ValueError, TypeError) as e:
         reason = str(e).splitlines()[0] if str(e) else type(e).__name__
         raise ClusterError(f"cannot reach a Dask scheduler at {address!r} ({reason}): {fix}") from None
