@@ -74,20 +74,25 @@ def safe_name(name: str, what: str = "name") -> str:
     return name
 
 
-def check_output_file(path: Path, suffixes: tuple[str, ...]) -> Path:
-    """Check, before any work, that ``path`` can be written as a file of one of ``suffixes``.
+def check_output_path(path: Path, suffixes: tuple[str, ...] | None = None) -> Path:
+    """Check, before any work, that ``path`` can be written: a file ending in one of
+    ``suffixes``, or with ``suffixes=None`` a folder (replaced as a whole, never a file).
 
     The nearest existing folder above it must take a new file (missing folders below it are
     created by the writer); the probe leaves nothing behind.
 
     Raises:
-        InvalidDataError: wrong suffix, an existing folder, under a file, or not writable.
+        InvalidDataError: wrong suffix, a folder where a file goes or the reverse, under a
+            file, or not writable.
     """
     import tempfile
 
-    if path.suffix.lower() not in suffixes:
+    if suffixes is None:
+        if path.exists() and not path.is_dir():
+            raise InvalidDataError(f"output {path} is a file: give a folder for the results")
+    elif path.suffix.lower() not in suffixes:
         raise InvalidDataError(f"output {path} should end in {' or '.join(suffixes)}: rename it")
-    if path.is_dir():
+    elif path.is_dir():
         raise InvalidDataError(
             f"output {path} is a folder: give a file path such as {path / ('map' + suffixes[0])}"
         )

@@ -129,6 +129,10 @@ CASES: list[tuple[str, list[str], tuple[str, ...]]] = [
      ("classifier",)),
     ("evaluate-missing-data", ["evaluate", "--data", "{out}/nothing"], ("nothing",)),
     ("evaluate-unknown-model", ["evaluate", "--model", "nope", "--data", "{eurosat}"], ("nope",)),
+    ("evaluate-out-is-file", ["evaluate", "--data", "{eurosat}", "--out", "{out}/file.txt"],
+     ("is a file",)),
+    ("evaluate-out-under-file", ["evaluate", "--data", "{eurosat}", "--out",
+                                 "{out}/file.txt/results"], ("cannot write",)),
     ("evaluate-batch-0", ["evaluate", "--batch-size", "0"], ("--batch-size",)),
     ("evaluate-workers-neg", ["evaluate", "--workers", "-1"], ("--workers",)),
     # import and fetch
@@ -158,6 +162,7 @@ CASES: list[tuple[str, list[str], tuple[str, ...]]] = [
     ("demo-unknown-city", ["demo-data", "--city", "atlantis"], ("atlantis",)),
     ("demo-seed-neg", ["demo-data", "--city", "paris", "--seed", "-1"], ("--seed",)),
     ("jobs-lines-neg", ["jobs", "status", "--lines", "-1"], ("--lines",)),
+    ("models-unknown-task", ["models", "--task", "regression"], ("--task",)),
     ("cross-city-unknown-model", ["cross-city", "--model", "nope", "--city", "town"], ("nope",)),
 ]
 

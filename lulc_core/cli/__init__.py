@@ -10,6 +10,7 @@ and exit code 2; only bugs end in a traceback.
 from __future__ import annotations
 
 import sys
+from typing import Literal
 
 import typer
 
@@ -32,7 +33,9 @@ app.add_typer(import_app, name="import")
 
 @app.command("models")
 def models_command(
-    task: str = typer.Option(None, help="only 'classification' or 'segmentation' models"),
+    task: Literal["classification", "segmentation"] | None = typer.Option(
+        None, help="only 'classification' or 'segmentation' models"
+    ),
 ) -> None:
     """List trained models under the artifacts folder with their headline metric."""
     from lulc_core.artifacts import list_models

@@ -75,9 +75,11 @@ def evaluate_command(
     """
     from lulc_core.artifacts import load_card, model_dir
     from lulc_core.classify import evaluate_folder
-    from lulc_core.config import eurosat_dir
+    from lulc_core.config import check_output_path, eurosat_dir
     from lulc_core.heldout import save_test_predictions
 
+    if out is not None:
+        check_output_path(out)
     model = model or _default_classifier()
     folder = Path(model) if Path(model).is_dir() else model_dir(model)
     if (folder / "card.json").is_file() and load_card(folder).task == "segmentation":

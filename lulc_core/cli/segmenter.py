@@ -74,7 +74,7 @@ def predict(
     workers: int = typer.Option(2, min=1, max=64, help="LocalCluster workers"),
 ) -> None:
     """Map a scene with a segmenter: blended sliding windows -> COG + per-class areas CSV."""
-    from lulc_core.config import check_output_file
+    from lulc_core.config import check_output_path
     from lulc_core.data.scene import read_manifest, scene_dir
     from lulc_core.data.sentinel2 import check_grid
     from lulc_core.geo import parse_bbox
@@ -82,7 +82,7 @@ def predict(
 
     folder = Path(scene) if Path(scene).is_dir() else scene_dir(scene)
     area = parse_bbox(aoi) if aoi else None
-    check_output_file(out, (".tif", ".tiff"))
+    check_output_path(out, (".tif", ".tiff"))
     check_grid(folder, tuple(read_manifest(folder).bands))
     if scheduler:
         _check_scheduler(scheduler)
