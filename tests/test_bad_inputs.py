@@ -246,7 +246,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Path |
 
 def _tree(root: Path) -> dict[str, tuple[int, int] | None]:
     """Every file (size, mtime) and folder (None) under ``root``."""
-    return {str(p.relative_to(root)): None if p.is_dir() else (p.stat().st_size, p.stat().st_mtime_ns)
+    return {str(p.relative_to(root)): None if p.is_dir() else (p.stat().st_size,
+                                                                 p.stat().st_mtime_ns)
             for p in root.rglob("*")}
 
 

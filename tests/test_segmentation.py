@@ -106,7 +106,7 @@ def test_predict_cli_bad_inputs_exit_2(trained: dict[str, Path], tmp_path: Path)
                         "LULC_ARTIFACTS_DIR": str(trained["root"] / "artifacts")}
     base = [sys.executable, "-m", "lulc_core", "predict", "--scene", "town", "--out", str(tmp_path / "p.tif")]
     for extra in (["--model", "no-such-model"], ["--model", "unet-town", "--aoi", "30,10,30.1,10.1"],
-                  ["--model", "unet-town", "--max-km2", "0.5"]):
+                  ["--model", "unet-town", "--max-km2", "1"]):
         proc = subprocess.run(base + extra, capture_output=True, text=True, env=env)
         assert proc.returncode == 2, proc.stderr
         assert "Traceback" not in proc.stderr and proc.stderr.strip().count("\n") == 0

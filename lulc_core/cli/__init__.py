@@ -59,7 +59,9 @@ def main() -> None:
         code = 2
     except UsageError as e:  # unknown option or command, value missing or out of bounds
         refused = e.__cause__  # typer checks values with pydantic: show what was typed
-        got = f" (got {refused.errors()[0]['input']!r})" if isinstance(refused, ValidationError) else ""
+        got = ""
+        if isinstance(refused, ValidationError):
+            got = f" (got {refused.errors()[0]['input']!r})"
         hint = f" (see '{e.ctx.command_path} --help')" if e.ctx is not None else ""
         _fail(e.format_message() + got + hint)
     except typer.TyperException as e:

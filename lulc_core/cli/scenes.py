@@ -29,7 +29,9 @@ def fetch_sentinel2(
     bbox: str = typer.Option(None, help="any other area: W,S,E,N in degrees (WGS84)"),
     start: datetime = typer.Option("2023-06-01", formats=[DATE], help="first date, YYYY-MM-DD"),
     end: datetime = typer.Option("2023-09-30", formats=[DATE], help="last date, YYYY-MM-DD"),
-    max_cloud: float = typer.Option(20.0, min=0, max=100, help="maximum scene cloud cover, percent"),
+    max_cloud: float = typer.Option(
+        20.0, min=0, max=100, help="maximum scene cloud cover, percent"
+    ),
     stac_url: str = typer.Option(None, help="STAC API (default Earth Search v1)"),
     name: str = typer.Option(None, help="scene folder name (default: the city)"),
 ) -> None:

@@ -118,13 +118,16 @@ def _check_scheduler(address: str, timeout: float = 5.0) -> None:
     fix = "start it ('dask scheduler') or fix --scheduler (e.g. tcp://host:8786)"
     try:
         scheme, location = parse_address(address)
-        if scheme in ("tcp", "tls"):  # refused or unroutable fails here at once, not after retries
-            with socket.create_connection(parse_host_port(location), timeout=timeout):
-                pass
+        if scheme != "tcp":  # tls, ucx, ...: the handshake needs the cluster's own settings
+            return
+        with socket.create_connection(parse_host_port(location), timeout=timeout):
+            pass  # refused or unroutable fails here at once, not after Dask's retries
         asyncio.run(asyncio.wait_for(handshake(), timeout))
     except TimeoutError:
         raise ClusterError(f"no Dask scheduler answered at {address!r} within {timeout:g} s: "
                            f"{fix}") from None
     except (OSError, ValueError, TypeError) as e:
         reason = str(e).splitlines()[0] if str(e) else type(e).__name__
-        raise ClusterError(f"cannot reach a Dask scheduler at {address!r} ({reason}): {fix}") from None
+        raise ClusterError(
+            f"cannot reach a Dask scheduler at {address!r} ({reason}): {fix}"
+        ) from None
