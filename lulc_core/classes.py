@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
-from lulc_core.errors import InvalidDataError
 
 EUROSAT_CLASSES: tuple[str, ...] = (
     "AnnualCrop",

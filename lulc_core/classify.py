@@ -66,6 +66,11 @@ def read_rgb(source: ImageInput) -> np.ndarray:
     try:
         with Image.open(path) as img:
             return np.asarray(img.convert("RGB"))
+    except Image.DecompressionBombError:  # PIL refuses > 2 x Image.MAX_IMAGE_PIXELS unread
+        raise InvalidDataError(
+            f"{path} is over {2 * Image.MAX_IMAGE_PIXELS:,} pixels, too large to decode: crop "
+            "a tile (EuroSAT tiles are 64 x 64 px)"
+        ) from None
     except (UnidentifiedImageError, OSError, SyntaxError) as e:
         raise InvalidDataError(
             f"{path} is not a readable image ({type(e).__name__}): remove it or replace it "

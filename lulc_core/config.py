@@ -21,9 +21,10 @@ _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
 class StrictModel(BaseModel):
-    """Base for configs: unknown keys are an error, so a saved config says exactly what ran."""
+    """Base for configs: unknown keys are an error, so a saved config says exactly what ran;
+    NaN and infinity are refused in every float field (a NaN limit or rate turns checks off)."""
 
-    model_config = ConfigDict(extra="forbid", protected_namespaces=())
+    model_config = ConfigDict(extra="forbid", protected_namespaces=(), allow_inf_nan=False)
 
 
 def data_dir() -> Path:
@@ -71,3 +72,39 @@ def safe_name(name: str, what: str = "name") -> str:
             f"invalid {what} {name!r}: use 1-64 letters, digits, '_', '-' or '.' (not first)"
         )
     return name
+
+
+def check_output_path(path: Path, suffixes: tuple[str, ...] | None = None) -> Path:
+    """Check, before any work, that ``path`` can be written: a file ending in one of
+    ``suffixes``, or with ``suffixes=None`` a folder (replaced as a whole, never a file).
+
+    The nearest existing folder above it must take a new file (missing folders below it are
+    created by the writer); the probe leaves nothing behind.
+
+    Raises:
+        InvalidDataError: wrong suffix, a folder where a file goes or the reverse, under a
+            file, or not writable.
+    """
+    import tempfile
+
+    if suffixes is None:
+        if path.exists() and not path.is_dir():
+            raise InvalidDataError(f"output {path} is a file: give a folder for the results")
+    elif path.suffix.lower() not in suffixes:
+        raise InvalidDataError(f"output {path} should end in {' or '.join(suffixes)}: rename it")
+    elif path.is_dir():
+        raise InvalidDataError(
+            f"output {path} is a folder: give a file path such as {path / ('map' + suffixes[0])}"
+        )
+    parent = path.parent
+    while not parent.exists():
+        parent = parent.parent
+    try:
+        with tempfile.TemporaryFile(dir=parent):
+            pass
+    except OSError as e:
+        raise InvalidDataError(
+            f"cannot write output {path} in {parent} ({e.strerror or type(e).__name__}): "
+            "choose another path"
+        ) from None
+    return path

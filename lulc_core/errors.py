@@ -45,3 +45,7 @@ class DownloadError(LulcError, ConnectionError):
 
 class PermissionDeniedError(LulcError, PermissionError):
     """The action needs a credential (admin token) that was not given or was wrong."""
+
+
+class ClusterError(LulcError, ConnectionError):
+    """A Dask scheduler could not be reached (or is not a Dask scheduler)."""

@@ -34,17 +34,17 @@ class SegmenterTrainConfig(StrictModel):
     encoder: str = Field("efficientnet-b0", description="efficientnet-b0 or tf_efficientnet_lite0")
     encoder_weights: str = Field("eurosat", description="none, imagenet, eurosat or lite0-imagenet")
     eurosat_model: str | None = Field(None, description="classifier folder/name for eurosat init")
-    epochs: int = Field(15, ge=1)
-    batch_size: int = Field(64, ge=1)
-    lr: float = Field(2e-3, gt=0, description="peak AdamW learning rate, cosine schedule")
-    weight_decay: float = Field(1e-4, ge=0)
+    epochs: int = Field(15, ge=1, le=1000)
+    batch_size: int = Field(64, ge=1, le=1024)
+    lr: float = Field(2e-3, gt=0, le=1, description="peak AdamW learning rate, cosine schedule")
+    weight_decay: float = Field(1e-4, ge=0, le=1)
     class_weights: bool = Field(False, description="inverse-sqrt-frequency class weights")
     ignore_background: bool = Field(False, description="background pixels do not count in the loss")
-    patience: int | None = Field(5, description="early stopping on test mIoU (epochs)")
-    seed: int = 0
+    patience: int | None = Field(5, ge=1, le=1000, description="early stopping on test mIoU (epochs)")
+    seed: int = Field(0, ge=0, le=2**32 - 1)
     device: str = "auto"
     bf16: bool | None = None
-    limit: int | None = Field(None, ge=2, description="smoke runs: training patches to use")
+    limit: int | None = Field(None, ge=2, le=10_000_000, description="smoke runs: training patches to use")
 
 
 def joint_augment():

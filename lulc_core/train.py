@@ -297,21 +297,23 @@ class ClassifierTrainConfig(StrictModel):
     model: str = Field("efficientnet_lite0", description="registry architecture")
     weights: Literal["imagenet", "none"] = Field("imagenet", description="initialisation")
     name: str | None = Field(None, description="model folder name (default: the architecture)")
-    epochs: int = Field(20, ge=1, description="training epochs")
-    batch_size: int = Field(128, ge=1, description="training images per SGD step")
-    lr: float = Field(0.05, gt=0, description="peak SGD learning rate (cosine schedule)")
+    epochs: int = Field(20, ge=1, le=1000, description="training epochs")
+    batch_size: int = Field(128, ge=1, le=1024, description="training images per SGD step")
+    lr: float = Field(0.05, gt=0, le=10, description="peak SGD learning rate (cosine schedule)")
     momentum: float = Field(0.9, ge=0, lt=1, description="SGD momentum (nesterov)")
-    weight_decay: float = Field(5e-4, ge=0, description="L2 on weights (not on biases/norms)")
-    warmup_epochs: float = Field(1.0, ge=0, description="linear LR warm-up")
+    weight_decay: float = Field(5e-4, ge=0, le=1, description="L2 on weights (not on biases/norms)")
+    warmup_epochs: float = Field(1.0, ge=0, le=1000, description="linear LR warm-up")
     label_smoothing: float = Field(0.1, ge=0, lt=1, description="cross-entropy label smoothing")
-    input_size: int = Field(128, ge=32, description="network input side; 64 px images are upsampled")
+    # 512 px bounds memory (a batch of 128 at 512 px is already 0.4 GB of input alone) and is
+    # 8x the 64 px EuroSAT images: larger only blows up the same pixels
+    input_size: int = Field(128, ge=32, le=512, description="network input side; 64 px images are upsampled")
     crop_scale: tuple[float, float] = Field((0.6, 1.0), description="RandomResizedCrop area range")
     test_fraction: float = Field(0.2, gt=0, lt=1, description="held-out share of every class")
-    seed: int = Field(0, description="seeds the split, initialisation, order and augmentation")
+    seed: int = Field(0, ge=0, le=2**32 - 1, description="seeds the split, initialisation, order and augmentation")
     device: str = Field("auto", description="auto, cpu or cuda")
     bf16: bool | None = Field(None, description="bf16 autocast; None = when supported")
-    limit_per_class: int | None = Field(None, ge=2, description="smoke runs: images per class")
-    eval_batch_size: int = Field(256, ge=1, description="images per forward pass when testing")
+    limit_per_class: int | None = Field(None, ge=2, le=100_000, description="smoke runs: images per class")
+    eval_batch_size: int = Field(256, ge=1, le=4096, description="images per forward pass when testing")
 
 
 def random_resized_crop_flip(

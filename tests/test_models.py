@@ -36,6 +36,11 @@ def test_segmenter_forward_backward(encoder: str) -> None:
     out = model(torch.randn(1, 4, 64, 64))
     assert out.shape == (1, 28, 64, 64)
     out.mean().backward()
+    grads = {n: p.grad for n, p in model.named_parameters() if p.requires_grad}
+    assert all(g is not None and torch.isfinite(g).all() for g in grads.values())
+    # the loss reaches the encoder and every weight of the segmentation head
+    assert any(g.abs().sum() > 0 for n, g in grads.items() if n.startswith("encoder."))
+    assert all(g.abs().sum() > 0 for n, g in grads.items() if n.startswith("segmentation_head."))
 
 
 def test_lite0_imagenet_weights_load_offline_by_position() -> None:

@@ -4,14 +4,37 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from lulc_core.config import REPO_ROOT
+from lulc_core.geo import AOI
 
 MODELS = REPO_ROOT / "artifacts" / "models"
+# A small demo Paris that holds the map explorer's "Centre (10 x 10 km)" preset (~1200 x 1200 px)
+PARIS_CENTRE = AOI("paris", 2.27, 48.80, 2.43, 48.91)
+
+
+@pytest.fixture(scope="module")
+def demo_paris(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """``$LULC_DATA_DIR`` with a synthetic demo scene named paris (real formats), built here so
+    the map pages are tested whether or not ``./data`` holds the demo scenes."""
+    from lulc_core.data.demo import build_demo_scene
+
+    data = tmp_path_factory.mktemp("pages-data")
+    build_demo_scene(PARIS_CENTRE, data / "scenes" / "paris", seed=0)
+    mp = pytest.MonkeyPatch()
+    mp.setenv("LULC_DATA_DIR", str(data))
+    st.cache_data.clear()  # scenes are cached by city name, not by data folder
+    st.cache_resource.clear()
+    yield data
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    mp.undo()
 
 
 def _app() -> AppTest:
@@ -38,7 +61,8 @@ def test_model_evaluation_shows_the_card_metrics() -> None:
         assert not at.exception
     at.selectbox(key="eval_model").select("unet-paris").run()
     assert not at.exception and any(m.label == "Test mIoU" for m in at.metric)
-    assert any("synthetic demo scene" in w.value for w in at.warning)
+    synthetic = json.loads((MODELS / "unet-paris" / "card.json").read_text())["data"]["synthetic"]
+    assert any("synthetic demo scene" in w.value for w in at.warning) == synthetic
 
 
 def test_classifier_page_renders() -> None:
@@ -59,11 +83,7 @@ def test_pages_survive_a_corrupted_model_folder(tmp_path: Path, monkeypatch: pyt
     assert not at.exception
 
 
-def test_map_explorer_three_panels_legend_and_bad_box() -> None:
-    from lulc_core.config import scenes_dir
-
-    if not (scenes_dir() / "paris" / "manifest.json").is_file():
-        pytest.skip("demo scenes not built (make test runs `lulc demo-data` first)")
+def test_map_explorer_three_panels_legend_and_bad_box(demo_paris: Path) -> None:
     # The sidebar's city is set through the session state: AppTest loses widgets drawn before
     # st.navigation after a rerun (the real browser keeps them; tests/test_browser.py checks).
     at = AppTest.from_file(str(REPO_ROOT / "app.py"), default_timeout=120)
@@ -87,15 +107,13 @@ def test_map_explorer_three_panels_legend_and_bad_box() -> None:
     assert not at.exception and any("Draw a rectangle" in i.value for i in at.info)
 
 
-def test_corrupted_weights_give_messages_not_tracebacks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_corrupted_weights_give_messages_not_tracebacks(
+    demo_paris: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import io
 
     from PIL import Image
 
-    from lulc_core.config import scenes_dir
-
-    if not (scenes_dir() / "paris" / "manifest.json").is_file():
-        pytest.skip("demo scenes not built (make test runs `lulc demo-data` first)")
     art = tmp_path / "artifacts" / "models"
     for name in ("efficientnet_lite0", "unet-paris"):
         shutil.copytree(MODELS / name, art / name)

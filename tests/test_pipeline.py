@@ -13,9 +13,7 @@ import pytest
 import rasterio
 from rasterio.transform import from_origin
 from shapely.geometry import box
-from typer.testing import CliRunner
 
-from lulc_core.cli import app
 from lulc_core.data.patches import PatchDataset, build_patches, cloud_fraction
 from lulc_core.data.scene import Reflectance, SceneManifest
 from lulc_core.data.sentinel2 import import_cogs, import_safe, load_scene, write_scene
@@ -209,18 +207,23 @@ def test_all_cloudy_is_a_one_line_error(tmp_path: Path, cog_folder: Path) -> Non
     assert not (tmp_path / "p").exists()
 
 
-def test_cli_bad_inputs_exit_2(isolated_dirs: dict[str, Path]) -> None:
-    runner = CliRunner()
-    for args in (["prepare", "--city", "nowhere"], ["fetch", "sentinel2", "--city", "atlantis"],
-                 ["import", "urban-atlas", "missing.zip", "--scene", "paris"],
-                 ["prepare", "--city", "../etc"]):
-        result = runner.invoke(app, args)
-        assert result.exit_code != 0
-    from lulc_core.cli import main  # the console entry turns LulcError into exit code 2
+@pytest.mark.parametrize(("args", "word"), [
+    (["prepare", "--city", "nowhere"], "nowhere"),
+    (["fetch", "sentinel2", "--city", "atlantis"], "atlantis"),
+    (["import", "urban-atlas", "missing.zip", "--scene", "paris"], "scenes/paris"),
+    (["prepare", "--city", "../etc"], "../etc"),
+    (["prepare", "--city", "paris", "--size", "0"], "patch size"),
+])
+def test_console_entry_point_bad_inputs_exit_2(isolated_dirs: dict[str, Path], args: list[str],
+                                               word: str) -> None:
+    """The real ``python -m lulc_core`` process (tests/test_bad_inputs.py runs its table
+    in-process): exit code 2, exactly one ``error:`` line naming the culprit, no traceback."""
     import subprocess
     import sys
 
-    proc = subprocess.run([sys.executable, "-m", "lulc_core", "prepare", "--city", "nowhere"],
-                          capture_output=True, text=True)
-    assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
-    assert main is not None
+    proc = subprocess.run([sys.executable, "-m", "lulc_core", *args], capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.startswith("error: ") and len(proc.stderr.splitlines()) == 1, proc.stderr
+    assert word in proc.stderr and "Traceback" not in proc.stderr
+    assert not any(isolated_dirs["data"].iterdir())  # nothing written

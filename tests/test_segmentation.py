@@ -11,7 +11,7 @@ import rasterio
 
 from lulc_core.classes import NODATA_INDEX
 from lulc_core.data.demo import build_demo_scene
-from lulc_core.data.patches import build_patches
+from lulc_core.data.patches import PatchDataset, build_patches
 from lulc_core.errors import AOIError, ModelMismatchError
 from lulc_core.geo import AOI
 from lulc_core.models import load_model
@@ -44,7 +44,12 @@ def test_training_writes_a_complete_model_folder(trained: dict[str, Path]) -> No
     assert 0 <= card["metrics"]["miou"] <= 1 and len(card["classes"]) == 28
     assert {"history.csv", "confusion.csv", "per_class.csv", "gallery.npz"} <= {p.name for p in folder.iterdir()}
     report = evaluate_segmenter(str(folder), "town", device="cpu")
-    assert "Airports" in report.absent_classes or report.absent_classes  # absent, not scored 0
+    test = PatchDataset(trained["root"] / "data" / "patches" / "town", "test")
+    truth = np.bincount(np.asarray(test.masks[test.indices]).ravel(), minlength=256)
+    names = [c["name"] for c in card["classes"]]
+    absent = [n for n, k in zip(names, truth[: len(names)]) if k == 0]  # never in the test truth
+    assert report.absent_classes == absent and 0 < len(absent) < len(names)
+    assert report.per_class.loc[absent, "iou"].isna().all()  # absent, not scored 0
 
 
 def test_predict_scene_cog_with_colours_nodata_and_areas(trained: dict[str, Path], tmp_path: Path) -> None:
@@ -101,7 +106,7 @@ def test_predict_cli_bad_inputs_exit_2(trained: dict[str, Path], tmp_path: Path)
                         "LULC_ARTIFACTS_DIR": str(trained["root"] / "artifacts")}
     base = [sys.executable, "-m", "lulc_core", "predict", "--scene", "town", "--out", str(tmp_path / "p.tif")]
     for extra in (["--model", "no-such-model"], ["--model", "unet-town", "--aoi", "30,10,30.1,10.1"],
-                  ["--model", "unet-town", "--max-km2", "0.5"]):
+                  ["--model", "unet-town", "--max-km2", "1"]):
         proc = subprocess.run(base + extra, capture_output=True, text=True, env=env)
         assert proc.returncode == 2, proc.stderr
         assert "Traceback" not in proc.stderr and proc.stderr.strip().count("\n") == 0

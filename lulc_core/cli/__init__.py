@@ -1,13 +1,16 @@
 """The ``lulc`` command line: a thin typer face over the library.
 
 Command groups are defined here once; each area registers its commands in its own module
-(``cli/classifier.py``, ``cli/scenes.py``, ``cli/demo.py``, ``cli/segmenter.py``). Any
-:class:`~lulc_core.errors.LulcError` becomes one line on stderr and exit code 2.
+(``cli/classifier.py``, ``cli/scenes.py``, ``cli/demo.py``, ``cli/segmenter.py``). Every
+error a user can cause (a :class:`~lulc_core.errors.LulcError`, an option value outside its
+bounds, a config that pydantic refuses, an unknown option or command) becomes one line on stderr
+and exit code 2; only bugs end in a traceback.
 """
 
 from __future__ import annotations
 
 import sys
+from typing import Literal
 
 import typer
 
@@ -30,7 +33,9 @@ app.add_typer(import_app, name="import")
 
 @app.command("models")
 def models_command(
-    task: str = typer.Option(None, help="only 'classification' or 'segmentation' models"),
+    task: Literal["classification", "segmentation"] | None = typer.Option(
+        None, help="only 'classification' or 'segmentation' models"
+    ),
 ) -> None:
     """List trained models under the artifacts folder with their headline metric; a model that
     cannot be loaded (corrupt card, missing or damaged weights) is listed as broken, with why."""
@@ -48,12 +53,48 @@ def models_command(
 
 
 def main() -> None:
-    """Console entry point: run the app, turning user errors into one line and exit code 2."""
+    """Console entry point: run the app; every user error becomes one line and exit code 2."""
+    from pydantic import ValidationError
+    from typer._click.exceptions import NoArgsIsHelpError, UsageError  # typer vendors click
+
     try:
-        app()
+        code = app(standalone_mode=False)
+    except NoArgsIsHelpError as e:  # a bare `lulc train`: show what it offers
+        typer.echo(e.format_message())
+        code = 2
+    except UsageError as e:  # unknown option or command, value missing or out of bounds
+        refused = e.__cause__  # typer checks values with pydantic: show what was typed
+        got = ""
+        if isinstance(refused, ValidationError):
+            got = f" (got {refused.errors()[0]['input']!r})"
+        hint = f" (see '{e.ctx.command_path} --help')" if e.ctx is not None else ""
+        _fail(e.format_message() + got + hint)
+    except typer.TyperException as e:
+        _fail(e.format_message())
+    except typer.Abort:
+        _fail("aborted")
+    except ValidationError as e:
+        _fail(_config_error(e))
     except LulcError as e:
-        typer.secho(f"error: {e}", err=True, fg=typer.colors.RED)
-        sys.exit(2)
+        _fail(str(e))
+    sys.exit(code or 0)
+
+
+def _fail(message: str) -> None:
+    """Print ``error: MESSAGE`` as one line on stderr and exit with code 2."""
+    line = " ".join(part.strip() for part in message.splitlines() if part.strip())
+    typer.secho(f"error: {line}", err=True, fg=typer.colors.RED)
+    sys.exit(2)
+
+
+def _config_error(error: ValidationError) -> str:
+    """A training config refused by pydantic, named by its option: the commands build their
+    config from options of the same names (``batch_size`` is ``--batch-size``)."""
+    first = error.errors()[0]
+    option = "--" + str(first["loc"][0]).replace("_", "-") if first["loc"] else "a value"
+    more = f" (and {error.error_count() - 1} more)" if error.error_count() > 1 else ""
+    return (f"invalid value for {option}: {first['msg']} (got {first.get('input')!r}){more}: "
+            "fix the option's value")
 
 
 # Registration: importing these modules adds their commands to the groups above.

@@ -7,7 +7,6 @@ from pathlib import Path
 import typer
 
 from lulc_core.cli import train_app
-from lulc_core.errors import InvalidDataError
 
 
 @train_app.command("classifier")
@@ -28,22 +27,15 @@ def train_classifier(
     """Fine-tune a classifier on EuroSAT (80/20 stratified split) and save it with its card."""
     import shutil
 
-    from pydantic import ValidationError
-
     from lulc_core.config import artifacts_dir, eurosat_dir, safe_name
     from lulc_core.models import CLASSIFIERS, check_name
     from lulc_core.train import ClassifierTrainConfig, train_classifier as run
 
     check_name(model, CLASSIFIERS, "model")
-    try:
-        config = ClassifierTrainConfig(
-            model=model, weights=weights, name=name, epochs=epochs, batch_size=batch_size, lr=lr,
-            input_size=input_size, device=device, seed=seed, limit_per_class=limit_per_class,
-        )
-    except ValidationError as e:
-        first = e.errors()[0]
-        option = "--" + str(first["loc"][0]).replace("_", "-")
-        raise InvalidDataError(f"{option}: {first['msg']}: fix the option's value") from None
+    config = ClassifierTrainConfig(  # refused values reach the user as one line (cli.main)
+        model=model, weights=weights, name=name, epochs=epochs, batch_size=batch_size, lr=lr,
+        input_size=input_size, device=device, seed=seed, limit_per_class=limit_per_class,
+    )
     run_dir = artifacts_dir() / "runs" / safe_name(config.name or model, "model name")
     if not resume and run_dir.exists():
         shutil.rmtree(run_dir)

@@ -12,7 +12,9 @@ from lulc_core.cli import app
 @app.command("demo-data")
 def demo_data(
     city: str = typer.Option("all", help="paris, ankara or all"),
-    seed: int = typer.Option(0, help="random seed; the same seed gives the same scene"),
+    seed: int = typer.Option(
+        0, min=0, max=2**32 - 1, help="random seed; the same seed gives the same scene"
+    ),
     if_missing: bool = typer.Option(False, "--if-missing", help="skip scenes already there"),
     out: Path = typer.Option(None, help="scenes folder (default $LULC_DATA_DIR/scenes)"),
 ) -> None:

@@ -56,9 +56,9 @@ def evaluate_command(
     out: Path = typer.Option(
         None, help="where to save the results (default artifacts/evaluations/<model>/<data name>)"
     ),
-    batch_size: int = typer.Option(128, min=1, help="images per forward pass"),
+    batch_size: int = typer.Option(128, min=1, max=4096, help="images per forward pass"),
     workers: int = typer.Option(
-        None, min=0, help="image-decoding processes (default: 2 with 8+ CPU cores, else 0)"
+        None, min=0, max=64, help="image-decoding processes (default: 2 with 8+ CPU cores, else 0)"
     ),
     bf16: bool = typer.Option(
         False, "--bf16/--fp32",
@@ -75,9 +75,11 @@ def evaluate_command(
     """
     from lulc_core.artifacts import load_card, model_dir
     from lulc_core.classify import evaluate_folder
-    from lulc_core.config import eurosat_dir
+    from lulc_core.config import check_output_path, eurosat_dir
     from lulc_core.heldout import save_test_predictions
 
+    if out is not None:
+        check_output_path(out)
     model = model or _default_classifier()
     folder = Path(model) if Path(model).is_dir() else model_dir(model)
     if (folder / "card.json").is_file() and load_card(folder).task == "segmentation":
@@ -159,7 +161,7 @@ def _evaluate_segmenter(model: str, as_json: bool) -> None:
 def classify_command(
     files: list[Path] = typer.Argument(..., help="JPG, PNG or GeoTIFF images"),
     model: str = typer.Option(None, help=MODEL_HELP),
-    top_k: int = typer.Option(3, "--top-k", min=1, help="classes to show per image"),
+    top_k: int = typer.Option(3, "--top-k", min=1, max=100, help="classes to show per image"),
     as_json: bool = typer.Option(False, "--json", help="print the results as JSON"),
 ) -> None:
     """Classify images with a EuroSAT classifier: top-k classes with probabilities."""

@@ -15,7 +15,7 @@ app.add_typer(jobs_app, name="jobs")
 
 
 @jobs_app.command("status")
-def status(lines: int = typer.Option(5, help="log lines to show")) -> None:
+def status(lines: int = typer.Option(5, min=0, max=1000, help="log lines to show")) -> None:
     """The latest job: state, progress and the end of its log."""
     from lulc_core.jobs import current_job, log_tail, read_progress
 

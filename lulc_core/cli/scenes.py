@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 import typer
 
 from lulc_core.cli import app, fetch_app, import_app
+
+DATE = "%Y-%m-%d"
 
 
 def _aoi(city: str | None, bbox: str | None):
@@ -42,9 +45,11 @@ def _describe(folder: Path) -> str:
 def fetch_sentinel2(
     city: str = typer.Option(None, help="built-in city: paris or ankara"),
     bbox: str = typer.Option(None, help="any other area: W,S,E,N in degrees (WGS84)"),
-    start: str = typer.Option("2023-06-01", help="first date, YYYY-MM-DD"),
-    end: str = typer.Option("2023-09-30", help="last date, YYYY-MM-DD"),
-    max_cloud: float = typer.Option(20.0, help="maximum scene cloud cover, percent"),
+    start: datetime = typer.Option("2023-06-01", formats=[DATE], help="first date, YYYY-MM-DD"),
+    end: datetime = typer.Option("2023-09-30", formats=[DATE], help="last date, YYYY-MM-DD"),
+    max_cloud: float = typer.Option(
+        20.0, min=0, max=100, help="maximum scene cloud cover, percent"
+    ),
     stac_url: str = typer.Option(None, help="STAC API (default Earth Search v1)"),
     name: str = typer.Option(None, help="scene folder name (default: the city)"),
     offset: float = typer.Option(None, help=OFFSET_HELP),
@@ -54,10 +59,13 @@ def fetch_sentinel2(
     from lulc_core.data.scene import scene_dir
     from lulc_core.data.stac import EARTH_SEARCH, fetch_sentinel2 as fetch
 
+    if end < start:
+        raise typer.BadParameter(f"{end:{DATE}} is before --start {start:{DATE}}",
+                                 param_hint="'--end'")
     aoi = _aoi(city, bbox)
     out = scene_dir(name or aoi.name)
-    manifest = fetch(aoi, out, start, end, max_cloud, stac_url or EARTH_SEARCH, city=city,
-                     offset=offset, baseline=baseline)
+    manifest = fetch(aoi, out, f"{start:{DATE}}", f"{end:{DATE}}", max_cloud,
+                     stac_url or EARTH_SEARCH, city=city, offset=offset, baseline=baseline)
     ids = ", ".join(i["id"] for i in manifest.items)
     typer.echo(f"{len(manifest.items)} item(s): {ids}")
     typer.echo(_describe(out))
@@ -109,12 +117,14 @@ def import_urban_atlas(
 def prepare(
     city: str = typer.Option(..., help="scene folder name, e.g. paris"),
     split: str = typer.Option("spatial", help="'spatial' (blocks, default) or 'random' (80/20)"),
-    max_cloud: float = typer.Option(0.15, help="drop patches with more cloud than this share"),
+    max_cloud: float = typer.Option(
+        0.15, min=0, max=1, help="drop patches with more cloud than this share"
+    ),
     cloud_filter: bool = typer.Option(
         True, "--cloud-filter/--no-cloud-filter",
         help="drop cloudy patches by the scene's SCL; --no-cloud-filter for scenes without SCL"),
-    size: int = typer.Option(64, help="patch side in pixels"),
-    seed: int = typer.Option(0),
+    size: int = typer.Option(64, help="patch side in pixels: 32 to 1024, a multiple of 32"),
+    seed: int = typer.Option(0, min=0, max=2**32 - 1),
 ) -> None:
     """Cut a scene into patches, drop NaN and cloudy ones, split train/test, store them."""
     from lulc_core.config import patches_dir, safe_name

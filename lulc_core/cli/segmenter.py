@@ -68,18 +68,24 @@ def predict(
     aoi: str = typer.Option(None, help="W,S,E,N in degrees (default: the whole scene)"),
     confidence: bool = typer.Option(False, help="add a confidence band (max softmax, %)"),
     vector: bool = typer.Option(False, help="also write a GeoPackage of the prediction"),
-    max_km2: float = typer.Option(50_000, help="refuse larger areas"),
+    max_km2: float = typer.Option(50_000, min=1, max=1_000_000, help="refuse larger areas, km2"),
     dask: bool = typer.Option(False, "--dask", help="compute strips on a dask.distributed cluster"),
     scheduler: str = typer.Option(None, help="dask scheduler address (default: a LocalCluster)"),
-    workers: int = typer.Option(2, help="LocalCluster workers"),
+    workers: int = typer.Option(2, min=1, max=64, help="LocalCluster workers"),
 ) -> None:
     """Map a scene with a segmenter: blended sliding windows -> COG + per-class areas CSV."""
-    from lulc_core.data.scene import scene_dir
+    from lulc_core.config import check_output_path
+    from lulc_core.data.scene import read_manifest, scene_dir
+    from lulc_core.data.sentinel2 import check_grid
     from lulc_core.geo import parse_bbox
     from lulc_core.predict import predict_scene, predict_scene_dask
 
     folder = Path(scene) if Path(scene).is_dir() else scene_dir(scene)
     area = parse_bbox(aoi) if aoi else None
+    check_output_path(out, (".tif", ".tiff"))
+    check_grid(folder, tuple(read_manifest(folder).bands))
+    if scheduler:
+        _check_scheduler(scheduler)
     if dask or scheduler:
         s = predict_scene_dask(model, folder, out, area, scheduler=scheduler, n_workers=workers,
                                confidence=confidence, vector=vector, max_km2=max_km2)
@@ -88,3 +94,40 @@ def predict(
                           max_km2=max_km2)
     typer.echo(f"wrote {s.out} ({s.width}x{s.height} px, {s.km2:.0f} km2 in {s.seconds:.1f} s = "
                f"{s.km2_per_second:.1f} km2/s); areas in {s.area_csv}")
+
+
+def _check_scheduler(address: str, timeout: float = 5.0) -> None:
+    """Shake hands with a Dask scheduler before any work: otherwise a wrong address fails only
+    after Dask's 30 s connect timeout with a traceback, and a port where something else listens
+    hangs for good.
+
+    Raises:
+        ClusterError: nothing listens there, or it does not answer as Dask does within ``timeout``.
+    """
+    import asyncio
+    import socket
+
+    from distributed.comm import connect, parse_address, parse_host_port
+
+    from lulc_core.errors import ClusterError
+
+    async def handshake() -> None:
+        comm = await connect(address, timeout=timeout)
+        await comm.close()
+
+    fix = "start it ('dask scheduler') or fix --scheduler (e.g. tcp://host:8786)"
+    try:
+        scheme, location = parse_address(address)
+        if scheme != "tcp":  # tls, ucx, ...: the handshake needs the cluster's own settings
+            return
+        with socket.create_connection(parse_host_port(location), timeout=timeout):
+            pass  # refused or unroutable fails here at once, not after Dask's retries
+        asyncio.run(asyncio.wait_for(handshake(), timeout))
+    except TimeoutError:
+        raise ClusterError(f"no Dask scheduler answered at {address!r} within {timeout:g} s: "
+                           f"{fix}") from None
+    except (OSError, ValueError, TypeError) as e:
+        reason = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise ClusterError(
+            f"cannot reach a Dask scheduler at {address!r} ({reason}): {fix}"
+        ) from None

@@ -25,6 +25,10 @@ from lulc_core.data.scene import RGB_BANDS, read_manifest, require_surface_refle
 from lulc_core.errors import DataNotFoundError, InvalidDataError
 
 SPATIAL_BLOCK = 8  # patches per side of a spatial-split block: 8 x 64 px x 10 m = 5.1 km
+# A U-Net with an EfficientNet encoder halves its input five times, so a patch side must be a
+# multiple of 32; above 1024 px a patch covers 10 km and a scene yields too few to split.
+PATCH_MULTIPLE, MAX_PATCH_SIZE = 32, 1024
+SPLITS = ("spatial", "random")
 
 
 @dataclass(frozen=True)
@@ -84,6 +88,20 @@ def assign_split(
     return np.where(test, "test", "train")
 
 
+def _check_options(size: int, max_cloud: float, split: str, test_fraction: float) -> None:
+    if not (PATCH_MULTIPLE <= size <= MAX_PATCH_SIZE and size % PATCH_MULTIPLE == 0):
+        raise InvalidDataError(
+            f"patch size {size}: use a multiple of {PATCH_MULTIPLE} from {PATCH_MULTIPLE} to "
+            f"{MAX_PATCH_SIZE} px (64 is the default)"
+        )
+    if not 0.0 <= max_cloud <= 1.0:  # also refuses NaN, which would keep every cloudy patch
+        raise InvalidDataError(f"max cloud share {max_cloud}: use a number from 0 to 1")
+    if not 0.0 < test_fraction < 1.0:
+        raise InvalidDataError(f"test fraction {test_fraction}: use a number between 0 and 1")
+    if split not in SPLITS:
+        raise InvalidDataError(f"unknown split {split!r}: use 'spatial' or 'random'")
+
+
 def build_patches(
     scene_folder: Path,
     out: Path,
@@ -105,11 +123,13 @@ def build_patches(
 
     Raises:
         DataNotFoundError: the scene has no labels (run ``lulc import urban-atlas``).
-        InvalidDataError: an L1C scene, no SCL with ``cloud_filter``, or every patch dropped.
+        InvalidDataError: an option out of range (checked before the scene is read), an L1C
+            scene, no SCL with ``cloud_filter``, or every patch dropped.
     """
     from lulc_core.artifacts import atomic_dir
     from lulc_core.data.sentinel2 import load_scene
 
+    _check_options(size, max_cloud, split, test_fraction)
     require_surface_reflectance(read_manifest(scene_folder))
     scene = load_scene(scene_folder, bands=bands)
     if scene.labels is None:
@@ -188,14 +208,22 @@ class PatchDataset:
                 f"no patch store at {root}: run 'lulc prepare --city {root.name}' first"
             )
         self.root = root
-        self.images = np.load(root / "images.npy", mmap_mode="r")
-        self.masks = np.load(root / "masks.npy", mmap_mode="r")
-        meta = json.loads((root / "patches.json").read_text())
-        self.stats = stats or json.loads((root / "stats.json").read_text())
-        self.summary = json.loads((root / "summary.json").read_text())
-        splits = np.array([p["split"] for p in meta["patches"]])
+        try:
+            self.images = np.load(root / "images.npy", mmap_mode="r")
+            self.masks = np.load(root / "masks.npy", mmap_mode="r")
+            meta = json.loads((root / "patches.json").read_text())
+            self.stats = stats or json.loads((root / "stats.json").read_text())
+            self.summary = json.loads((root / "summary.json").read_text())
+            splits = np.array([p["split"] for p in meta["patches"]])
+            self.positions = [(p["row"], p["col"]) for p in meta["patches"]]
+            if not len(self.images) == len(self.masks) == len(splits):
+                raise ValueError("images, masks and patches.json differ in length")
+        except (OSError, ValueError, KeyError, TypeError) as e:
+            raise InvalidDataError(
+                f"patch store {root} is corrupted ({str(e).splitlines()[0][:100]}): rebuild it "
+                f"with 'lulc prepare --city {root.name}'"
+            ) from None
         self.indices = np.arange(len(splits)) if split == "all" else np.nonzero(splits == split)[0]
-        self.positions = [(p["row"], p["col"]) for p in meta["patches"]]
         self.transform = transform
         self._mean = np.asarray(self.stats["mean"], np.float32)[:, None, None]
         self._std = np.asarray(self.stats["std"], np.float32)[:, None, None]

@@ -144,6 +144,31 @@ def read_reflectance(src, window=None, **read_options) -> np.ndarray:
     return refl
 
 
+def check_grid(folder: Path, bands: tuple[str, ...]) -> None:
+    """Check that the ``bands`` of a scene folder and its ``labels.tif`` (if any) are readable
+    and share one pixel grid (CRS, transform, width and height); SCL may be coarser.
+
+    Raises:
+        InvalidDataError: a file is unreadable, or not on the grid of the first band.
+    """
+    files = [BAND_FILES[b] for b in bands]
+    if (folder / LABELS_RASTER).is_file():
+        files.append(LABELS_RASTER)
+    grids, shown = {}, {}
+    for name in files:
+        with open_raster(folder / name) as src:
+            t = src.transform
+            grids[name] = (src.crs, t, src.width, src.height)
+            shown[name] = f"{src.width}x{src.height} px of {t.a:g} m from ({t.c:.0f}, {t.f:.0f})"
+    first = next(iter(grids), None)
+    for name, grid in grids.items():
+        if grid != grids[first]:
+            raise InvalidDataError(
+                f"{name} of {folder} ({shown[name]}, {grid[0]}) is not on the grid of {first} "
+                f"({shown[first]}, {grids[first][0]}): rebuild the scene"
+            )
+
+
 def load_scene(folder: Path, aoi: AOI | None = None, bands: tuple[str, ...] = RGB_BANDS) -> Scene:
     """Read a scene folder (or its AOI part) into memory.
 
@@ -158,6 +183,7 @@ def load_scene(folder: Path, aoi: AOI | None = None, bands: tuple[str, ...] = RG
 
     Raises:
         DataNotFoundError: the folder, a band or the SCL file its manifest promises is missing.
+        InvalidDataError: a file is unreadable, or the bands and labels differ in grid.
         AOIError: the AOI does not overlap the scene.
     """
     manifest = read_manifest(folder)
@@ -168,6 +194,7 @@ def load_scene(folder: Path, aoi: AOI | None = None, bands: tuple[str, ...] = RG
                 f"{folder} has no {BAND_FILES[band]} ({what}): fetch the scene again with "
                 "'lulc fetch sentinel2' or rebuild it with 'lulc demo-data'"
             )
+    check_grid(folder, bands)
     channels = []
     with open_raster(folder / BAND_FILES[bands[0]]) as ref:
         window = aoi_window(ref, aoi)
@@ -176,10 +203,6 @@ def load_scene(folder: Path, aoi: AOI | None = None, bands: tuple[str, ...] = RG
         height, width = int(window.height), int(window.width)
     for band in bands:
         with open_raster(folder / BAND_FILES[band]) as src:
-            if src.crs != crs or src.transform != ref.transform:
-                raise InvalidDataError(
-                    f"{band} of {folder} is not on the grid of {bands[0]}: rebuild the scene"
-                )
             channels.append(read_reflectance(src, window))
     scl = (_read_scl_on_grid(folder / BAND_FILES["SCL"], crs, transform, width, height)
            if manifest.cloud_mask else None)
