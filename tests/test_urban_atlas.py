@@ -154,6 +154,14 @@ def test_2021_green_urban_sub_codes_map_to_14100(scene: Path, tmp_path: Path) ->
     assert set(gpd.read_file(scene / LABELS_VECTOR)["code_2018"]) == CODES - {23000} | {14100}
 
 
+def test_a_file_in_another_crs_is_read_over_the_scene(scene: Path, tmp_path: Path) -> None:
+    """The scene's box is given in EPSG:3035 and reprojected to the file's own CRS."""
+    wgs84 = _layer(UA2012).to_crs("EPSG:4326")
+    result = import_urban_atlas(_gpkg(tmp_path / "ua.gpkg", {"ua": wgs84}), scene)
+    assert len(result.layer.polygons) == 19
+    assert set(np.unique(_labels(scene))) == {0} | {code_to_index()[c] for c in CODES}
+
+
 def _with_bad_codes(tmp_path: Path) -> Path:
     """The real UA2012 layer with two null codes, one empty and one UA2006 aggregate (20000)."""
     truth = _layer(UA2012)

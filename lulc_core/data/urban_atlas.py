@@ -166,10 +166,14 @@ def read_urban_atlas(
     """
     import geopandas as gpd
     from pyogrio.errors import DataLayerError, DataSourceError
+    from shapely.geometry import box
 
     dataset, layer, column = _land_use_layer(path)
+    # A GeoSeries bbox is reprojected to the file's own CRS by geopandas: a tuple would be taken
+    # in the file's CRS, and a GeoPackage that is not in EPSG:3035 would then miss the scene.
+    bbox = None if bbox_3035 is None else gpd.GeoSeries([box(*bbox_3035)], crs="EPSG:3035")
     try:
-        gdf = gpd.read_file(dataset, layer=layer, columns=[column], bbox=bbox_3035)
+        gdf = gpd.read_file(dataset, layer=layer, columns=[column], bbox=bbox)
     except (DataSourceError, DataLayerError):
         raise InvalidDataError(f"cannot read layer {layer} of {path}: download it again") from None
     if gdf.crs is None:
