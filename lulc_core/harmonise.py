@@ -70,12 +70,15 @@ def check_level(level: str) -> Level:
     return level  # type: ignore[return-value]
 
 
-def to_toa(reflectance: np.ndarray, level: str) -> np.ndarray:
+def to_toa(reflectance: np.ndarray, level: str,
+           coefficients: dict[str, tuple[float, float]] | None = None) -> np.ndarray:
     """L2A BOA reflectance -> approximate L1C TOA reflectance (L1C passes through).
 
     Args:
         reflectance: float32 (3, H, W) in B04, B03, B02 order; NaN = no data.
         level: "L2A" or "L1C".
+        coefficients: ``{band: (slope, intercept)}`` (default :data:`L2A_TO_L1C`; another
+            fit, e.g. of one date, to check how well the default transfers).
 
     Returns:
         float32 (3, H, W) TOA reflectance, NaN kept.
@@ -83,8 +86,9 @@ def to_toa(reflectance: np.ndarray, level: str) -> np.ndarray:
     _check_rgb(reflectance)
     if check_level(level) == "L1C":
         return reflectance.astype(np.float32, copy=False)
-    slope = np.array([L2A_TO_L1C[b][0] for b in RGB_BANDS], np.float32).reshape(3, 1, 1)
-    intercept = np.array([L2A_TO_L1C[b][1] for b in RGB_BANDS], np.float32).reshape(3, 1, 1)
+    coefficients = coefficients or L2A_TO_L1C
+    slope = np.array([coefficients[b][0] for b in RGB_BANDS], np.float32).reshape(3, 1, 1)
+    intercept = np.array([coefficients[b][1] for b in RGB_BANDS], np.float32).reshape(3, 1, 1)
     return reflectance.astype(np.float32, copy=False) * slope + intercept
 
 
@@ -174,6 +178,23 @@ def real_s2_files(folder: Path, level: str) -> dict[tuple[str, str], Path]:
             f"{level} folder of the real Sentinel-2 sample"
         )
     return found
+
+
+def read_real_s2(site: Path, level: str, date: str) -> tuple[np.ndarray, str, object]:
+    """One date of the shared sample as float32 (3, H, W) B04/B03/B02 reflectance (DN / 10000,
+    baseline < 04.00; NaN at DN 0; saturated pixels kept: they render white), CRS, transform."""
+    import rasterio
+
+    files = real_s2_files(site / level, level)
+    channels = []
+    for band in RGB_BANDS:
+        with rasterio.open(files[(date, band)]) as src:
+            dn = src.read(1)
+            crs, transform = src.crs.to_string(), src.transform
+        refl = dn.astype(np.float32) / 10000.0
+        refl[dn == 0] = np.nan
+        channels.append(refl)
+    return np.stack(channels), crs, transform
 
 
 def _read_dn(path: Path) -> np.ndarray:
