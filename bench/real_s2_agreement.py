@@ -31,11 +31,11 @@ import numpy as np
 
 from lulc_core.classes import NODATA_INDEX, urban_atlas_legend
 from lulc_core.classify import load_classifier
+from lulc_core.data.samples import shared_sample_dir
 from lulc_core.harmonise import (
     fit_l2a_to_l1c,
     read_real_s2,
     real_s2_files,
-    shared_dir,
     to_eurosat_rgb,
     to_toa,
 )
@@ -135,7 +135,8 @@ def upscale(picture: np.ndarray, stride: int, h: int, w: int) -> np.ndarray:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="efficientnet_lite0")
-    parser.add_argument("--site", type=Path, default=shared_dir() / "data" / "real_s2" / "versailles")
+    parser.add_argument("--site", type=Path, default=shared_sample_dir(),
+                        help="folder with L2A/ and L1C/ (default: the shared Versailles sample)")
     parser.add_argument("--strides", type=int, nargs="+", default=[64, 32])
     parser.add_argument("--png", type=Path, default=Path("docs/img/versailles_maps.png"))
     parser.add_argument("--json", type=Path, default=None)

@@ -21,7 +21,6 @@ tests check that the shared data still gives them within tolerance).
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -284,22 +283,18 @@ def fit_eurosat_stretch(eurosat_root: Path, every: int = EUROSAT_SAMPLE_EVERY) -
                           rounded(dn_at_255, 1), len(files))
 
 
-def shared_dir() -> Path:
-    """The read-only shared data folder beside the clone (``$LULC_SHARED_DIR`` overrides)."""
-    from lulc_core.config import REPO_ROOT
-
-    return Path(os.environ.get("LULC_SHARED_DIR", REPO_ROOT.parent / "shared"))
-
-
 def main() -> None:
     """Print the constants re-derived from the shared data (``python -m lulc_core.harmonise
     [REAL_S2_SITE] [EUROSAT_DIR]``)."""
     import sys
 
     from lulc_core.config import eurosat_dir
+    from lulc_core.data.samples import shared_sample_dir
 
-    site = Path(sys.argv[1]) if len(sys.argv) > 1 else (
-        shared_dir() / "data" / "real_s2" / "versailles")
+    site = Path(sys.argv[1]) if len(sys.argv) > 1 else shared_sample_dir()
+    if site is None:
+        raise DataNotFoundError("no shared real Sentinel-2 sample beside the clone: pass its "
+                                "folder (holding L2A/ and L1C/) or set LULC_REAL_S2_DIR")
     stretch = fit_eurosat_stretch(Path(sys.argv[2]) if len(sys.argv) > 2 else eurosat_dir())
     print(f"EuroSAT RGB over {stretch.images} JPEGs: mean {stretch.rgb_mean}, std "
           f"{stretch.rgb_std}, share at 255 {stretch.clipped}")

@@ -296,9 +296,8 @@ def patch_map(
                        "a smaller rectangle or use 'lulc patch-map'")
     if np.isnan(scene.image).all():
         raise AOIError("the area has no image data (outside the scene's footprint): pick another")
-    level = getattr(scene.manifest, "level", "L2A")
-    result = patch_map_array(loaded, scene.image, level, scene.crs, scene.transform, stride,
-                             harmonisation)
+    result = patch_map_array(loaded, scene.image, scene.manifest.level, scene.crs,
+                             scene.transform, stride, harmonisation)
     result.seconds = time.perf_counter() - t0
     return result
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lulc_core.config import eurosat_dir
+from lulc_core.config import REPO_ROOT, eurosat_dir
+from lulc_core.data.samples import shared_sample_dir
 from lulc_core.errors import InvalidDataError
 from lulc_core.harmonise import (
     EUROSAT_DN_AT_255,
@@ -15,16 +16,15 @@ from lulc_core.harmonise import (
     fit_eurosat_stretch,
     fit_l2a_to_l1c,
     match_eurosat_statistics,
-    shared_dir,
     to_eurosat_rgb,
     to_toa,
 )
 
-SITE = shared_dir() / "data" / "real_s2" / "versailles"
-EUROSAT = shared_dir() / "data" / "eurosat_rgb"
+SITE = shared_sample_dir()
+EUROSAT = eurosat_dir() if eurosat_dir().is_dir() else REPO_ROOT.parent / "shared" / "data" / "eurosat_rgb"
 
 
-@pytest.mark.skipif(not SITE.is_dir(), reason="shared real Sentinel-2 sample absent")
+@pytest.mark.skipif(SITE is None, reason="shared real Sentinel-2 sample absent")
 def test_l2a_to_l1c_constants_rederive_from_the_real_pairs() -> None:
     fits = fit_l2a_to_l1c(SITE)
     for band, (slope, intercept) in L2A_TO_L1C.items():
@@ -36,9 +36,9 @@ def test_l2a_to_l1c_constants_rederive_from_the_real_pairs() -> None:
     assert fits["B04"].intercept < fits["B03"].intercept < fits["B02"].intercept
 
 
-@pytest.mark.skipif(not (EUROSAT.is_dir() or eurosat_dir().is_dir()), reason="EuroSAT RGB absent")
+@pytest.mark.skipif(not EUROSAT.is_dir(), reason="EuroSAT RGB absent")
 def test_eurosat_stretch_rederives_and_has_no_offset() -> None:
-    stretch = fit_eurosat_stretch(EUROSAT if EUROSAT.is_dir() else eurosat_dir())
+    stretch = fit_eurosat_stretch(EUROSAT)
     assert stretch.images > 3000
     assert np.mean(stretch.dn_at_255) == pytest.approx(EUROSAT_DN_AT_255, rel=0.005)
     # One scale for all bands (means 948..1118 DN): a stretch with an offset would spread them.

@@ -14,11 +14,11 @@ from lulc_core.artifacts import ClassInfo, ModelCard
 from lulc_core.classes import EUROSAT_CLASSES, EUROSAT_COLORS, NODATA_INDEX
 from lulc_core.data.scene import MANIFEST, SceneManifest
 from lulc_core.errors import AOIError, InvalidDataError
-from lulc_core.harmonise import read_real_s2, shared_dir
+from lulc_core.data.samples import shared_sample_dir
 from lulc_core.patch_map import patch_map, patch_map_array
 from tests.lulc_cli import assert_one_line_error, run_lulc
 
-SITE = shared_dir() / "data" / "real_s2" / "versailles"
+SITE = shared_sample_dir()
 ORIGIN = (448000.0, 5420000.0)
 H, W = 192, 256  # px: 3 x 4 patches at stride 64, 6 x 8 cells at stride 32
 
@@ -127,19 +127,39 @@ def test_bad_inputs_are_clean_errors() -> None:
         patch_map_array(_stub(), refl[:, :40], "L1C", "EPSG:32631", transform)
 
 
-@pytest.mark.skipif(not SITE.is_dir(), reason="shared real Sentinel-2 sample absent")
-def test_real_versailles_l2a_agrees_with_same_date_l1c() -> None:
+@pytest.fixture(scope="module")
+def versailles(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The real Versailles 2019-07-08 scenes imported as users import them: L2A from the
+    package's sample, L1C of the same date from the shared data (when beside the clone)."""
+    from lulc_core.data.samples import SAMPLE_DATE, SAMPLE_DIR
+    from lulc_core.data.sentinel2 import import_band_folder
+
+    root = tmp_path_factory.mktemp("scenes")
+    scenes = {"L2A": import_band_folder(SAMPLE_DIR, root / "l2a", acquired=SAMPLE_DATE)}
+    if SITE is not None:
+        scenes["L1C"] = import_band_folder(SITE / "L1C", root / "l1c", acquired=SAMPLE_DATE)
+    return scenes
+
+
+def test_real_versailles_l2a_map(versailles: dict[str, Path]) -> None:
+    result = patch_map("efficientnet_lite0", versailles["L2A"], stride=64)
+    assert result.level == "L2A" and result.shape == (7, 7)
+    assert (result.classes != NODATA_INDEX).all()  # the scene's 1 px no-data border is tolerated
+    assert sum(v > 0 for v in result.shares().values()) >= 4
+
+
+@pytest.mark.skipif(SITE is None, reason="shared real Sentinel-2 sample (L1C) absent")
+def test_real_versailles_l2a_agrees_with_same_date_l1c(versailles: dict[str, Path]) -> None:
     from lulc_core.classify import load_classifier
 
     model = load_classifier("efficientnet_lite0")
-    maps = {}
-    for level in ("L2A", "L1C"):
-        refl, crs, transform = read_real_s2(SITE, level, "2019-07-08")
-        maps[level] = patch_map_array(model, refl, level, crs, transform, stride=64)
-    l2a, l1c = maps["L2A"].classes, maps["L1C"].classes
-    assert l2a.shape == (7, 7) and (l2a != NODATA_INDEX).all()  # the 1 px border is tolerated
-    assert sum(v > 0 for v in maps["L2A"].shares().values()) >= 4
-    assert (l2a == l1c).mean() >= 0.85
+    maps = {level: patch_map(model, folder, stride=64) for level, folder in versailles.items()}
+    assert maps["L1C"].level == "L1C"
+    agreement = (maps["L2A"].classes == maps["L1C"].classes).mean()
+    assert agreement >= 0.85, agreement
+    # Without harmonisation the L2A map is another map: the TOA conversion is what agrees.
+    raw = patch_map(model, versailles["L2A"], stride=64, harmonisation="none")
+    assert (raw.classes == maps["L1C"].classes).mean() < agreement
 
 
 def test_cli_writes_the_map_and_prints_shares(
