@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
+import rasterio
+from rasterio.transform import from_origin
 
+from lulc_core.classify import geotiff_level
 from lulc_core.config import REPO_ROOT, eurosat_dir
 from lulc_core.data.samples import shared_sample_dir
 from lulc_core.errors import InvalidDataError
@@ -82,3 +87,21 @@ def test_match_eurosat_statistics_gives_eurosat_means() -> None:
     assert out.dtype == np.uint8 and (out[~valid] == 0).all()
     assert out[valid].mean(axis=0) == pytest.approx(EUROSAT_RGB_MEAN, abs=1.5)
     assert out[valid].astype(float).std(axis=0) == pytest.approx(EUROSAT_RGB_STD, rel=0.05)
+
+
+def test_geotiff_level_from_tags_then_declared_scale(tmp_path: Path) -> None:
+    from lulc_core.classify import read_rgb
+
+    path = tmp_path / "crop.tif"
+    dn = np.full((3, 4, 4), 500, np.uint16)
+    profile = dict(driver="GTiff", width=4, height=4, count=3, dtype="uint16", crs="EPSG:32631",
+                   transform=from_origin(431640, 5409180, 10, 10))
+    with rasterio.open(path, "w", **profile) as dst:
+        dst.write(dn)
+        dst.update_tags(title="S2A_MSIL2A_20190708T105621_N0213_R094_T31UDQ_20190708T135449")
+    refl = np.full((3, 1, 1), 0.05, np.float32)
+    assert read_rgb(path)[0, 0].tolist() == to_eurosat_rgb(refl, "L2A")[0, 0].tolist()
+    assert geotiff_level({"processing_level": "1C"}, path, 3, declared=True) == "L1C"
+    assert geotiff_level({}, tmp_path / "x.tif", 3, declared=True) == "L2A"  # our scene files
+    assert geotiff_level({}, tmp_path / "x.tif", 13, declared=False) == "L1C"  # EuroSAT-MS
+    assert geotiff_level({}, tmp_path / "x.tif", 3, declared=False) == "L1C"

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import rasterio
 import torch
+from lulc_cli import assert_one_line_error, run_lulc
 from rasterio.transform import from_origin
 
 from lulc_core.artifacts import ClassInfo, ModelCard
@@ -16,7 +17,6 @@ from lulc_core.data.scene import MANIFEST, SceneManifest
 from lulc_core.errors import AOIError, InvalidDataError
 from lulc_core.data.samples import shared_sample_dir
 from lulc_core.patch_map import patch_map, patch_map_array
-from tests.lulc_cli import assert_one_line_error, run_lulc
 
 SITE = shared_sample_dir()
 ORIGIN = (448000.0, 5420000.0)
