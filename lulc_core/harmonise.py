@@ -129,7 +129,8 @@ def match_eurosat_statistics(rgb: np.ndarray, valid: np.ndarray | None = None) -
     if not valid.any():
         return rgb
     mean, std = x[valid].mean(axis=0), x[valid].std(axis=0)
-    out = (x - mean) / np.maximum(std, 1e-3) * np.array(EUROSAT_RGB_STD) + np.array(EUROSAT_RGB_MEAN)
+    target_mean, target_std = np.array(EUROSAT_RGB_MEAN), np.array(EUROSAT_RGB_STD)
+    out = (x - mean) / np.maximum(std, 1e-3) * target_std + target_mean
     out[~valid] = 0
     return np.clip(out + 0.5, 0, 255).astype(np.uint8)
 

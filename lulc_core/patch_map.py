@@ -6,7 +6,8 @@ smaller than the patch (32 or 16 px), windows overlap and each ``stride`` x ``st
 the mean class probabilities of every window covering it: a finer, smoother map for 4x (16x)
 the work. Windows with more than :data:`MAX_NODATA_SHARE` of no-data pixels are skipped (smaller
 gaps, such as the 1 px no-data border many Sentinel-2 crops have, are filled with the window's
-mean colour: EuroSAT has no black borders); a cell no usable window covers is no data (255). Before the network, the reflectance is rendered the way EuroSAT RGB was made
+mean colour: EuroSAT has no black borders); a cell no usable window covers is no data (255).
+Before the network, the reflectance is rendered the way EuroSAT RGB was made
 (:mod:`lulc_core.harmonise`), L2A turned into TOA first.
 
 The grid starts at the area's top-left pixel; its pixel size is ``stride`` x 10 m. Rows and
@@ -185,7 +186,8 @@ def patch_map_array(
     """Classify an in-memory area on a ``stride`` px grid.
 
     Args:
-        model: a loaded classifier ``(module, card)`` (see :func:`lulc_core.classify.load_classifier`).
+        model: a loaded classifier ``(module, card)``
+            (:func:`lulc_core.classify.load_classifier`).
         reflectance: float32 (3, H, W) B04, B03, B02 reflectance, NaN = no data.
         level: "L2A" or "L1C".
         crs, transform: grid of ``reflectance``.
@@ -219,8 +221,9 @@ def patch_map_array(
     # No-data pixels per window from an integral image instead of slicing every window.
     integral = np.pad(nodata.cumsum(0).cumsum(1), ((1, 0), (1, 0)))
     ys, xs = np.arange(n_y) * stride, np.arange(n_x) * stride
-    bad = (integral[ys[:, None] + patch, xs[None, :] + patch] - integral[ys[:, None], xs[None, :] + patch]
-           - integral[ys[:, None] + patch, xs[None, :]] + integral[ys[:, None], xs[None, :]])
+    top, left = ys[:, None], xs[None, :]
+    bad = (integral[top + patch, left + patch] - integral[top, left + patch]
+           - integral[top + patch, left] + integral[top, left])
     windows = [(i, j) for i in range(n_y) for j in range(n_x)
                if bad[i, j] <= MAX_NODATA_SHARE * patch * patch]
     k = card.num_classes

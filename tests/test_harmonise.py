@@ -26,7 +26,8 @@ from lulc_core.harmonise import (
 )
 
 SITE = shared_sample_dir()
-EUROSAT = eurosat_dir() if eurosat_dir().is_dir() else REPO_ROOT.parent / "shared" / "data" / "eurosat_rgb"
+SHARED_EUROSAT = REPO_ROOT.parent / "shared" / "data" / "eurosat_rgb"
+EUROSAT = eurosat_dir() if eurosat_dir().is_dir() else SHARED_EUROSAT
 
 
 @pytest.mark.skipif(SITE is None, reason="shared real Sentinel-2 sample absent")
@@ -65,8 +66,9 @@ def test_to_eurosat_rgb_shape_dtype_nodata_and_monotonic() -> None:
     l1c = to_eurosat_rgb(refl, "L1C")
     assert l1c[1, 10, 0] == round(ramp[10] * 10000 / EUROSAT_DN_AT_255 * 255)
     # Dark L2A pixels become brighter and bluer as TOA: the atmosphere's path radiance.
-    dark = to_eurosat_rgb(np.full((3, 1, 1), 0.02, np.float32), "L2A")[0, 0]
-    assert dark[2] > dark[1] > dark[0] > to_eurosat_rgb(np.full((3, 1, 1), 0.02, np.float32), "L1C")[0, 0, 0]
+    dark = np.full((3, 1, 1), 0.02, np.float32)
+    as_toa, as_is = to_eurosat_rgb(dark, "L2A")[0, 0], to_eurosat_rgb(dark, "L1C")[0, 0]
+    assert as_toa[2] > as_toa[1] > as_toa[0] > as_is[0]
 
 
 def test_to_toa_passes_l1c_through_and_checks_inputs() -> None:
