@@ -12,7 +12,7 @@ strides (each halving of the stride costs 4x the CPU), and reports:
   both/all with the same class) and between each L2A date and its same-date L1C;
 - classes present and class shares per date;
 - a ``toa`` variant whose L2A -> TOA fit uses one date only (2019-07-08), scored on the two
-  other dates: how much the pooled fit owes to having seen the dates it is scored on;
+  other dates (coarsest stride): how much the pooled fit owes to having seen those dates;
 - the U-Net (``unet-paris``) on the L2A reflectance with no offset, raw and harmonised to TOA:
   share of vegetated pixels (Urban Atlas 14100, 2xxxx, 3xxxx, 40000).
 
@@ -167,6 +167,8 @@ def main() -> None:
             summary = report["variants"][f"stride {stride} {harmonisation}"]
             print(f"stride {stride} {harmonisation}:",
                   json.dumps({k: v for k, v in summary.items() if k != "shares"}), flush=True)
+        if stride != coarse:
+            continue
         # L2A -> TOA with the fit of one date, scored on the two others (fed in as TOA).
         maps = {("L1C", d): kept[(stride, "toa")][("L1C", d)] for d in dates}
         for d in dates:

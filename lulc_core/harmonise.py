@@ -5,15 +5,15 @@ B04/B03/B02, as digital numbers (DN = reflectance x 10000) stretched linearly to
 ``value = DN / EUROSAT_DN_AT_255 * 255``, clipped at 255, no offset. Measured (see
 :func:`fit_eurosat_stretch` and docs/real-imagery.md): the mean DN of each band in EuroSAT-MS
 (published with torchgeo's ``EuroSATDataModule``) divided by the mean 8-bit value of the
-same band in the RGB JPEGs is the same for all three bands to within 0.6 %, which a stretch
-with an offset would not give (the bands' means differ by 18 %).
+same band in the RGB JPEGs is the same for all three bands to +-0.3 % although the bands'
+means differ by 18 %; fits that allow an offset give a few levels of either sign.
 
 Scenes are usually Level-2A bottom-of-atmosphere (BOA) surface reflectance: darker and less
 blue than TOA (no path radiance, no haze). A classifier that only ever saw TOA colours reads
 BOA patches as something else, so L2A input is first mapped to TOA with a per-band linear
 model ``L1C = slope * L2A + intercept`` fitted on co-registered real L2A/L1C pairs of the
 same acquisitions (:func:`fit_l2a_to_l1c`). The atmosphere differs from day to day, so this is
-an average correction (the per-date slopes spread by about +-0.1), not an atmospheric model.
+an average correction (the per-date slopes spread by about +-0.05), not an atmospheric model.
 
 Re-derive every constant below with ``python -m lulc_core.harmonise`` (it prints them; the
 tests check that the shared data still gives them within tolerance).
