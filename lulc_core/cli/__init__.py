@@ -98,4 +98,4 @@ def _config_error(error: ValidationError) -> str:
 
 
 # Registration: importing these modules adds their commands to the groups above.
-from lulc_core.cli import classifier, demo, evaluate, jobs, scenes, segmenter  # noqa: E402,F401
+from lulc_core.cli import classifier, demo, evaluate, jobs, patchmap, scenes, segmenter  # noqa: E402,F401
