@@ -19,6 +19,7 @@ from lulc_core.geo import AOI, PRESET_AREAS
 if TYPE_CHECKING:
     from lulc_core.data.scene import SceneManifest
     from lulc_core.overlays import Overlay
+    from lulc_core.patch_map import PatchMap
 
 WHOLE_SCENE_KM2 = 100.0  # a scene up to 10 x 10 km (the interactive size) is itself a preset
 
@@ -47,12 +48,12 @@ def provenance(scene: SceneManifest) -> str:
     return text + f" {scene.attribution or 'Source: ' + scene.source}."
 
 
-def palette(colors: list[str]) -> np.ndarray:
-    """uint8 (256, 3) lookup table from ``#rrggbb`` colours by class index; the rest white."""
-    table = np.full((256, 3), 255, np.uint8)
-    for i, color in enumerate(colors):
-        table[i] = [int(color.lstrip("#")[k:k + 2], 16) for k in (0, 2, 4)]
-    return table
+def patch_legend(patches: PatchMap) -> pd.DataFrame:
+    """Colour, class and share of the mapped patches of each class present."""
+    shares = patches.shares()
+    legend = pd.DataFrame({"colour": patches.colors, "class": patches.class_names,
+                           "share %": [100 * shares[n] for n in patches.class_names]})
+    return legend[legend["share %"] > 0]
 
 
 def swatches(legend: pd.DataFrame):

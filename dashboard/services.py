@@ -53,6 +53,26 @@ def scene(name: str) -> SceneManifest:
     return found
 
 
+def sample_dates() -> tuple[list[str], bool]:
+    """(dates of the real Versailles sample that can be imported here, whether the shared data
+    folder with the dates beyond the committed one is beside the clone)."""
+    from lulc_core.data.samples import shared_sample_dir
+
+    shared = shared_sample_dir()
+    return _sample_dates(str(shared) if shared else None), shared is not None
+
+
+@st.cache_data(ttl=30, show_spinner=False)
+def _sample_dates(shared: str | None) -> list[str]:
+    from lulc_core.data.samples import SAMPLE_DATE, sample_sources
+    from lulc_core.errors import LulcError
+
+    try:
+        return sorted(sample_sources())
+    except LulcError:  # an incomplete shared folder: the committed date still imports
+        return [SAMPLE_DATE]
+
+
 def _scene_key(name: str) -> tuple[str, int]:
     """(scene folder, manifest mtime): what a cached result of a scene depends on (a scene
     rebuilt or re-imported under the same name gets a new manifest)."""

@@ -12,6 +12,7 @@ import streamlit as st
 
 from dashboard import services
 from lulc_core.comparison import Place, city_model_name
+from lulc_core.data.samples import SITE
 from lulc_core.data.scene import SceneManifest
 
 PLACE_KEY = "city"  # session key of the place (named before there were sites; tests set it)
@@ -39,6 +40,19 @@ def _place_changed() -> None:
     names = [c.name for c in services.model_cards("segmentation")]
     st.session_state[SEGMENTER_KEY] = _default_segmenter(place(), names)
     st.session_state.pop(DATE_KEY, None)
+
+
+def _missing_dates_note(shown: list[str]) -> str | None:
+    """Why some dates of the real sample are not in the date switch, or None when all are."""
+    importable, shared = services.sample_dates()
+    missing = [d for d in importable if d not in shown]
+    if missing:
+        return (f"{', '.join(missing)} can be added: run `lulc demo-data --if-missing`.")
+    if not shared:
+        return ("Only the committed date ships with the project; `lulc demo-data` imports the "
+                "other dates of this sample when the shared data folder "
+                "(`../shared/data/real_s2`) is beside the clone.")
+    return None
 
 
 def sidebar() -> None:
@@ -69,6 +83,10 @@ def sidebar() -> None:
             st.sidebar.radio("Date", dates, key=DATE_KEY, horizontal=True,
                              help="Acquisition date of the Sentinel-2 image: the same place on "
                                   "another day (clouds, haze and crops change).")
+        if chosen.name == SITE:
+            note = _missing_dates_note(dates)
+            if note:
+                st.sidebar.caption(note)
     names = [c.name for c in services.model_cards("segmentation")]
     if names:
         if st.session_state.get(SEGMENTER_KEY) not in names:

@@ -84,8 +84,13 @@ class Place:
         return scene_city(self.scenes[0])
 
     def scene_on(self, date: str | None) -> SceneManifest:
-        """The scene acquired on ``date`` (YYYY-MM-DD); the latest one for an unknown date."""
-        return next((s for s in self.scenes if s.acquired == date), self.scenes[-1])
+        """The scene acquired on ``date`` (YYYY-MM-DD). For another date: the committed sample's
+        date (the one every clone has, so the first view is the same everywhere), else the
+        latest scene."""
+        from lulc_core.data.samples import SAMPLE_DATE
+
+        by_date = {s.acquired: s for s in self.scenes}
+        return by_date.get(date) or by_date.get(SAMPLE_DATE) or self.scenes[-1]
 
 
 def places(scenes: list[SceneManifest]) -> list[Place]:

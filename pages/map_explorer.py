@@ -102,7 +102,7 @@ if area is not None:
                  f"Prediction ({model_name})", pred_opacity)]
     if patches is not None:
         overlays.append((classes_overlay(patches.classes, patches.crs, patches.transform,
-                                         maps.palette(patches.colors)),
+                                         patches.palette()),
                          f"EuroSAT patches ({classifier})", patch_opacity))
     dynamic = maps.area_layer(area.bounds_wgs84, overlays, "Mapped area")
 st_folium(m, key="map_view", height=480, use_container_width=True,
@@ -160,4 +160,5 @@ if patches is not None:
                "of the 10 EuroSAT land-cover classes by a classifier trained on real Sentinel-2 "
                "images (EuroSAT is made from Level-1C, top-of-atmosphere tiles), shown as the "
                "'EuroSAT patches' layer on the map.")
-    st.dataframe(maps.swatches(patches.shares()), hide_index=True, key="map_patch_legend")
+    st.dataframe(maps.swatches(maps.patch_legend(patches)), hide_index=True, key="map_patch_legend",
+                 column_config={"share %": st.column_config.NumberColumn(format="%.1f %%")})
