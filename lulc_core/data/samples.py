@@ -43,11 +43,12 @@ def sample_sources() -> dict[str, Path]:
     return sources
 
 
-def ensure_sample_scenes(if_missing: bool = True) -> list[Path]:
-    """Import the real Versailles dates as scenes ``versailles-<date>`` under ``<data>/scenes``.
+def ensure_sample_scenes(if_missing: bool = True, root: Path | None = None) -> list[Path]:
+    """Import the real Versailles dates as scenes ``versailles-<date>``.
 
     Args:
         if_missing: keep scenes that are already there (default); False re-imports them.
+        root: scenes folder (default ``<data>/scenes``).
 
     Returns:
         The scene folders, one per date, sorted by date.
@@ -56,7 +57,7 @@ def ensure_sample_scenes(if_missing: bool = True) -> list[Path]:
 
     out = []
     for day, folder in sorted(sample_sources().items()):
-        scene = scenes_dir() / f"{SITE}-{day}"
+        scene = (root or scenes_dir()) / f"{SITE}-{day}"
         if not (if_missing and (scene / MANIFEST).is_file()):
             import_band_folder(folder, scene, acquired=day, city="paris", site=SITE,
                                attribution=ATTRIBUTION)
