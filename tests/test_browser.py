@@ -55,7 +55,11 @@ def app_url() -> Iterator[str]:
         yield url
     finally:
         proc.terminate()
-        proc.wait(timeout=20)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:  # busy in a script run: do not leave it behind
+            proc.kill()
+            proc.wait()
 
 
 @pytest.fixture(scope="module")
