@@ -173,3 +173,14 @@ def test_date_switch_changes_the_image(app: AppTest, data_dir: Path) -> None:
     after = _image_urls(at)
     assert len(after) == len(before) == 3  # image, prediction, confidence (no truth)
     assert after[0] != before[0]  # another acquisition, another picture
+
+
+def test_a_box_smaller_than_a_patch_keeps_the_segmenter_map(app: AppTest) -> None:
+    app.session_state["city"] = "versailles"
+    at = app.switch_page("pages/map_explorer.py").run()
+    at.radio(key="map_area_versailles").set_value("Type a box").run()
+    at.text_input(key="map_bbox_versailles").set_value("2.115,48.800,2.120,48.803").run()  # ~370 m
+    assert not at.exception and not at.error
+    assert any(c.value.startswith("Mapped 0 km2") for c in at.caption)
+    assert any(c.value.startswith("EuroSAT patches not shown") and "smaller than one" in c.value
+               for c in at.caption)
