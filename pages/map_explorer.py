@@ -124,7 +124,8 @@ if problem:
 if area is None:
     st.stop()
 
-st.caption(f"Mapped {area.prediction.size / 1e4:.0f} km2 in {area.seconds:.1f} s. Left to right: "
+km2 = area.prediction.size / 1e4
+st.caption(f"Mapped {km2:.{0 if km2 >= 1 else 2}f} km2 in {area.seconds:.1f} s. Left to right: "
            "what the satellite sees, "
            + ("what the Urban Atlas says the land is used for, " if area.truth is not None else "")
            + "what the model says, and how sure it is (dark = unsure).")
