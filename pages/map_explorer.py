@@ -57,6 +57,13 @@ else:
                 "20 x 20 km); the maps below follow it.")
 
 classifiers = [c.name for c in services.model_cards("classification")]
+# The class layers start differently on real and synthetic scenes (below): switching between the
+# two kinds starts them again from those defaults.
+kind = "synthetic" if scene.synthetic else "real"
+if st.session_state.get("map_layers_kind", kind) != kind:
+    for key in ("op_pred", "op_patch"):
+        st.session_state.pop(key, None)
+st.session_state["map_layers_kind"] = kind
 with st.expander("Map layers", expanded=False):
     cols = st.columns(5)
     basemap = cols[0].toggle("OpenStreetMap background", value=True, key="map_osm",

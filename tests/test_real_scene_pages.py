@@ -185,3 +185,28 @@ def test_a_box_smaller_than_a_patch_keeps_the_segmenter_map(app: AppTest) -> Non
     assert any(re.match(r"Mapped 0\.1\d km2", c.value) for c in at.caption), [c.value for c in at.caption]
     assert any(c.value.startswith("EuroSAT patches not shown") and "smaller than one" in c.value
                for c in at.caption)
+
+
+def test_layers_start_from_the_defaults_of_the_scene_kind(
+        data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import shutil
+
+    from lulc_core.data.scene import MANIFEST
+
+    # the real sample, and a synthetic place made of the same files
+    scenes = tmp_path / "scenes"
+    shutil.copytree(data_dir / "scenes" / SAMPLE, scenes / SAMPLE)
+    fake = scenes / "synthetic-versailles"
+    shutil.copytree(data_dir / "scenes" / SAMPLE, fake)
+    (fake / MANIFEST).write_text((fake / MANIFEST).read_text()
+                                 .replace('"synthetic": false', '"synthetic": true')
+                                 .replace('"site": "versailles"', '"site": null')
+                                 .replace(f'"name": "{SAMPLE}"', '"name": "synthetic-versailles"'))
+    monkeypatch.setenv("LULC_DATA_DIR", str(tmp_path))
+    at = AppTest.from_file(str(REPO_ROOT / "app.py"), default_timeout=180)
+    at.session_state["city"] = "synthetic-versailles"
+    at.switch_page("pages/map_explorer.py").run()
+    assert (at.slider(key="op_pred").value, at.slider(key="op_patch").value) == (0.7, 0.0)
+    at.session_state["city"] = "versailles"
+    at.run()  # the same page, now on a real scene: its own defaults, not the previous values
+    assert (at.slider(key="op_pred").value, at.slider(key="op_patch").value) == (0.0, 0.7)
