@@ -57,13 +57,9 @@ else:
                 "20 x 20 km); the maps below follow it.")
 
 classifiers = [c.name for c in services.model_cards("classification")]
-# The class layers start differently on real and synthetic scenes (below): switching between the
-# two kinds starts them again from those defaults.
+# The class layers start differently on real and synthetic scenes (below), so each kind has its
+# own sliders: the browser would otherwise send back the other kind's values.
 kind = "synthetic" if scene.synthetic else "real"
-if st.session_state.get("map_layers_kind", kind) != kind:
-    for key in ("op_pred", "op_patch"):
-        st.session_state.pop(key, None)
-st.session_state["map_layers_kind"] = kind
 with st.expander("Map layers", expanded=False):
     cols = st.columns(5)
     basemap = cols[0].toggle("OpenStreetMap background", value=True, key="map_osm",
@@ -78,9 +74,9 @@ with st.expander("Map layers", expanded=False):
     # On a real scene the EuroSAT classifier is the one model trained on real imagery (the
     # segmenters learned from the synthetic demo scenes): its layer is the one shown first.
     pred_opacity = cols[3].slider("Prediction", 0.0, 1.0, 0.7 if scene.synthetic else 0.0, 0.1,
-                                  key="op_pred")
+                                  key=f"op_pred_{kind}")
     patch_opacity = cols[4].slider("EuroSAT patches", 0.0, 1.0, 0.0 if scene.synthetic else 0.7,
-                                   0.1, key="op_patch", disabled=not classifiers,
+                                   0.1, key=f"op_patch_{kind}", disabled=not classifiers,
                                    help="Each 64 x 64 px (640 m) patch of the area classified "
                                         "by a EuroSAT classifier.")
     classifier = None
