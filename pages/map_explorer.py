@@ -133,6 +133,7 @@ st.caption(f"Mapped {km2:.{0 if km2 >= 1 else 2}f} km2 in {area.seconds:.1f} s. 
            + ("what the Urban Atlas says the land is used for, " if area.truth is not None else "")
            + "what the model says, and how sure it is (dark = unsure).")
 from lulc_core.classes import NODATA_INDEX  # noqa: E402
+from lulc_core.patch_map import MAX_NODATA_SHARE  # noqa: E402
 from lulc_core.render import colorize, confidence_image  # noqa: E402
 
 cols = st.columns(4)
@@ -173,7 +174,7 @@ if patches is not None:
                "given one of the 10 EuroSAT land-cover classes by a classifier trained on real "
                "Sentinel-2 images, shown as the 'EuroSAT patches' layer on the map. EuroSAT was "
                f"made from Level-1C (top-of-atmosphere) tiles: this {patches.level} image is "
-               f"brought to that look first ('{patches.harmonisation}'). A patch that would "
-               "touch pixels without data (scene edges) is left out.")
+               f"brought to that look first ('{patches.harmonisation}'). A patch with more than "
+               f"{MAX_NODATA_SHARE:.0%} of its pixels without data (scene edges) is left out.")
     st.dataframe(maps.swatches(maps.patch_legend(patches)), hide_index=True, key="map_patch_legend",
                  column_config={"share %": st.column_config.NumberColumn(format="%.1f %%")})
