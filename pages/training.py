@@ -107,9 +107,11 @@ if task == "classifier":
                            format_func=CLASSIFIER_WEIGHTS.get, key="job_weights")
     fields = {"model": model, "weights": weights}
 else:
-    cities = [s.name for s in services.scenes()]
+    # only scenes with Urban Atlas labels can train a map model (the real sample has none)
+    cities = [s.name for s in services.scenes() if s.labels_source]
     if not cities:
-        st.warning("No city scenes yet: run `lulc demo-data` and `lulc prepare --city paris`.")
+        st.warning("No city scene with Urban Atlas labels yet: run `lulc demo-data` and "
+                   "`lulc prepare --city paris`.")
         st.stop()
     city = st.selectbox("City", cities, key="job_city")
     encoder = st.selectbox("Encoder", list(ENCODERS), key="job_encoder",
