@@ -75,7 +75,7 @@ def scene_vrt(folder: Path, out: Path, times: int = 1, km2: float | None = None)
     for name in ("B02.tif", "B03.tif", "B04.tif", "SCL.tif"):
         with rasterio.open(folder / name) as src:
             w, h, t = src.width, src.height, src.transform
-            pixel = round(10 / abs(t.a))  # 1 at 10 m, 2 for the 20 m SCL
+            pixel = round(abs(t.a) / 10)  # 1 at 10 m, 2 for the 20 m SCL
             side = w if km2 is None else min(w, h, int((km2 / PIXEL_KM2) ** 0.5) // pixel)
             cw, ch = (w, h) if km2 is None else (side, side)
             x0, y0 = (w - cw) // 2, (h - ch) // 2
