@@ -144,7 +144,8 @@ def predict_array(
                         lg[:, y0 - y : y1 - y, x0 - xx : x1 - xx] - top).sum(dim=0)
                 if probs is None:
                     continue
-                for (a0, a1), (b0, b1) in _band_rects((y, y + th), (y0, y1), (xx, xx + tw), (x0, x1)):
+                bands = _band_rects((y, y + th), (y0, y1), (xx, xx + tw), (x0, x1))
+                for (a0, a1), (b0, b1) in bands:
                     wgt = weight[a0 - y : a1 - y, b0 - xx : b1 - xx]
                     probs[:, a0:a1, b0:b1] += torch.softmax(
                         lg[:, a0 - y : a1 - y, b0 - xx : b1 - xx], dim=0) * wgt
@@ -163,7 +164,7 @@ def predict_array(
 
 
 def _window_starts(size: int, tile: int, overlap: int) -> list[int]:
-    """Window offsets along one axis: every ``tile - overlap`` px, the last one flush with the end."""
+    """Window offsets along one axis: every ``tile - overlap`` px, the last flush with the end."""
     return sorted({*range(0, size - tile + 1, max(tile - overlap, 1)), size - tile})
 
 
@@ -171,8 +172,8 @@ def _single_cover(starts: list[int], tile: int, size: int) -> dict[int, tuple[in
     """For each window offset, the [start, end) it covers alone (end <= start when none):
     after the previous window's end, before the next window's start."""
     ends = [s + tile for s in starts]
-    return {s: (max(s, ends[i - 1] if i else 0), min(ends[i], starts[i + 1] if i + 1 < len(starts) else size))
-            for i, s in enumerate(starts)}
+    nexts = [*starts[1:], size]
+    return {s: (max(s, ends[i - 1] if i else 0), min(ends[i], nexts[i])) for i, s in enumerate(starts)}
 
 
 def _band_rects(rows: tuple[int, int], own_rows: tuple[int, int], cols: tuple[int, int],

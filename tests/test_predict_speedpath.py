@@ -3,8 +3,6 @@ windows overlap) against the plain fp32 model and the full-accumulation blend it
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 import torch
