@@ -127,6 +127,19 @@ def stratified_split(labels: list[int], test_fraction: float, seed: int) -> tupl
     return sorted(train), sorted(test)
 
 
+def train_val_test_split(labels: list[int], test_fraction: float, val_fraction: float, seed: int
+                         ) -> tuple[list[int], list[int], list[int]]:
+    """Indices (train, val, test), stratified and seeded.
+
+    Test is exactly :func:`stratified_split`'s (so test scores stay comparable across
+    protocols); val is ``val_fraction`` of every class's remaining training part.
+    """
+    rest, test = stratified_split(labels, test_fraction, seed)
+    # Another stream than the test draw's, so the validation share does not mirror it.
+    train_pos, val_pos = stratified_split([labels[i] for i in rest], val_fraction, seed + 1)
+    return [rest[i] for i in train_pos], [rest[i] for i in val_pos], test
+
+
 def fingerprint(root: Path, files: list[str]) -> str:
     """SHA-256 over sorted relative paths and file sizes: identifies a copy of the data."""
     h = hashlib.sha256()
