@@ -29,8 +29,8 @@ from lulc_core.config import StrictModel, artifacts_dir, patches_dir
 from lulc_core.render import true_colour
 from lulc_core.errors import ModelMismatchError
 from lulc_core.train import (
-    PROTOCOL, Batch, PhotometricConfig, autocast, bf16_supported, fit, haze_weights, photometric,
-    pick_device,
+    PROTOCOL, Batch, PhotometricConfig, autocast, bf16_supported, fit, haze_weights,
+    init_provenance, photometric, pick_device,
 )
 
 
@@ -88,15 +88,16 @@ def _load_split(store: Path, split: str, stats: dict | None = None, limit: int |
     return (*_tensors(ds, ds.indices[:limit] if limit else ds.indices), ds)
 
 
-def _train_val_indices(ds, val_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Store rows of the training and validation patches, carved from the store's train split."""
+def _train_val_indices(ds, val_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray, str]:
+    """Store rows of the training and validation patches, carved from the store's train split,
+    and the store's split method."""
     from lulc_core.data.patches import SPATIAL_BLOCK, carve_validation
 
     meta = json.loads((ds.root / "patches.json").read_text())
     pos = np.asarray([ds.positions[i] for i in ds.indices]).reshape(-1, 2)
     is_val = carve_validation(pos[:, 0], pos[:, 1], meta["split_method"], val_fraction, seed,
                               meta.get("block_patches") or SPATIAL_BLOCK)
-    return ds.indices[~is_val], ds.indices[is_val]
+    return ds.indices[~is_val], ds.indices[is_val], meta["split_method"]
 
 
 def predict_logits(model: nn.Module, x: torch.Tensor, device: torch.device, bf16: bool,
@@ -151,7 +152,6 @@ def train_segmenter(config: SegmenterTrainConfig, progress: bool = True, resume:
     from lulc_core.data.patches import PatchDataset
     from lulc_core.models import build_segmenter, load_model
     from lulc_core.runs import open_run
-    from lulc_core.train import _init_provenance
 
     name = config.name or f"unet-{config.city}"
     store = patches_dir() / safe_name(config.city, "city")
@@ -166,8 +166,7 @@ def train_segmenter(config: SegmenterTrainConfig, progress: bool = True, resume:
             "pick a segmenter with the same encoder")
     run_dir = open_run(name, config.model_dump(), resume=resume, overwrite=overwrite)
     torch.manual_seed(config.seed)
-    train_idx, val_idx = _train_val_indices(ds, config.val_fraction, config.seed)
-    meta_split = json.loads((store / "patches.json").read_text())["split_method"]
+    train_idx, val_idx, split_method = _train_val_indices(ds, config.val_fraction, config.seed)
     small = config.limit and max(2, config.limit // 4)
     train_x, train_y = _tensors(ds, train_idx[: config.limit])
     val_x, val_y = _tensors(ds, val_idx[:small])
@@ -236,11 +235,11 @@ def train_segmenter(config: SegmenterTrainConfig, progress: bool = True, resume:
         split=json.loads((store / "patches.json").read_text()) | {
             "patches": None, "train": len(train_x), "val": len(val_x), "test": len(test_x),
             "val_fraction": config.val_fraction,
-            "val_method": f"{meta_split} over the store's training patches (carve_validation)"},
+            "val_method": f"{split_method} over the store's training patches (carve_validation)"},
         data={"source": f"patch store {config.city} from scene {summary['scene']}",
               "synthetic": bool(summary["synthetic"]),
               "note": "trained on the SYNTHETIC offline demo scene" if summary["synthetic"] else "real data",
-              "patches": summary, **({"init": _init_provenance(*init)} if init else {})},
+              "patches": summary, **({"init": init_provenance(init[1])} if init else {})},
         metrics={**report.summary(), "pixel_accuracy": report.accuracy, "test_loss": test_loss,
                  "train_loss_at_best": train_loss, "train_miou_at_best": train_report.miou,
                  "best_epoch": result.best_epoch, "stopped_early": result.stopped_early,

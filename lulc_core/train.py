@@ -639,7 +639,7 @@ def train_classifier(config: ClassifierTrainConfig, data_root: Path, progress: b
                "val": n_val, "test": len(test_idx), "file": "split.json"},
         data={"source": "EuroSAT RGB (Helber et al. 2019)", "synthetic": False,
               "root": str(data_root), "fingerprint": fingerprint(data_root, files),
-              "images": len(files), **({"init": _init_provenance(*init)} if init else {})},
+              "images": len(files), **({"init": init_provenance(init[1])} if init else {})},
         metrics={**report.summary(), "best_epoch": result.best_epoch,
                  "test_images": len(test_idx), "protocol": PROTOCOL},
         val_metrics={"accuracy": best["val_accuracy"], "loss": best["val_loss"],
@@ -683,7 +683,7 @@ def _init_classifier(config: ClassifierTrainConfig):
     return model.float(), card
 
 
-def _init_provenance(model: nn.Module, card) -> dict[str, Any]:
+def init_provenance(card) -> dict[str, Any]:
     """Where a fine-tuned model's start weights came from, and how they had been chosen."""
     legacy = not card.val_metrics
     return {"model": card.name, "weights_sha256": card.weights_sha256, "created": card.created,
