@@ -27,7 +27,7 @@ from torch import nn
 from lulc_core.artifacts import CROSS_CITY_FILE
 from lulc_core.config import StrictModel, artifacts_dir, patches_dir
 from lulc_core.render import true_colour
-from lulc_core.errors import ModelMismatchError
+from lulc_core.errors import InvalidDataError, ModelMismatchError
 from lulc_core.train import (
     PROTOCOL, Batch, PhotometricConfig, autocast, bf16_supported, fit, haze_weights,
     init_provenance, photometric, pick_device,
@@ -167,6 +167,9 @@ def train_segmenter(config: SegmenterTrainConfig, progress: bool = True, resume:
     run_dir = open_run(name, config.model_dump(), resume=resume, overwrite=overwrite)
     torch.manual_seed(config.seed)
     train_idx, val_idx, split_method = _train_val_indices(ds, config.val_fraction, config.seed)
+    if not len(val_idx):
+        raise InvalidDataError(f"patch store {store} has too few training patches for a "
+                               "validation split: prepare a larger area")
     small = config.limit and max(2, config.limit // 4)
     train_x, train_y = _tensors(ds, train_idx[: config.limit])
     val_x, val_y = _tensors(ds, val_idx[:small])

@@ -144,6 +144,8 @@ def test_eurosat_split_keeps_test_and_carves_val_from_train() -> None:
     for k in range(10):
         n_rest = sum(1 for i in train + val if labels[i] == k)
         assert sum(1 for i in val if labels[i] == k) == round(n_rest * 0.1)  # stratified
+    tiny = [k for k in range(10) for _ in range(5)]  # 1 test, 4 rest: 10 % rounds to 0
+    assert len(train_val_test_split(tiny, 0.2, 0.1, 0)[1]) == 10  # still 1 per class
 
 
 def _tiny_convnet() -> torch.nn.Module:

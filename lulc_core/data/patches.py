@@ -54,12 +54,14 @@ def cloud_fraction(scl_blocks: np.ndarray) -> np.ndarray:
 
 
 def _pick(rows: np.ndarray, cols: np.ndarray, method: str, fraction: float,
-          rng: np.random.Generator, block: int, what: str) -> np.ndarray:
-    """Bool mask of about ``fraction`` of the patches: random ones, or whole blocks."""
+          rng: np.random.Generator, block: int, what: str, at_least: int = 0) -> np.ndarray:
+    """Bool mask of about ``fraction`` of the patches (``at_least`` random ones, if there are
+    more): random ones, or whole blocks (always at least one)."""
     n = len(rows)
     if method == "random":
         chosen = np.zeros(n, bool)
-        chosen[rng.permutation(n)[: int(round(n * fraction))]] = True
+        k = int(round(n * fraction))
+        chosen[rng.permutation(n)[: max(k, at_least) if n > at_least else k]] = True
         return chosen
     if method == "spatial":
         cell = (rows // block) * 100_000 + cols // block
@@ -110,7 +112,7 @@ def carve_validation(
         bool (len(rows),): True for validation.
     """
     return _pick(rows, cols, method, val_fraction, np.random.default_rng([seed, 1]), block,
-                 "training part")
+                 "training part", at_least=1)
 
 
 def build_patches(
