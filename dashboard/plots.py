@@ -25,11 +25,14 @@ def confusion_figure(cm: np.ndarray, names: list[str], view: str) -> go.Figure:
 
 
 def curves_figure(history: pd.DataFrame, metric: str) -> go.Figure:
-    """Train/test loss and the test metric per epoch."""
+    """Training and validation loss and the validation metric per epoch (``test_`` columns in
+    histories of legacy runs, which chose their epoch on the test split)."""
+    split = "val" if f"val_{metric}" in history else "test"
+    label = "validation" if split == "val" else "test"
     fig = go.Figure()
     fig.add_scatter(x=history["epoch"], y=history["train_loss"], name="training loss")
-    fig.add_scatter(x=history["epoch"], y=history["test_loss"], name="test loss")
-    fig.add_scatter(x=history["epoch"], y=history[f"test_{metric}"], name=f"test {metric}", yaxis="y2")
+    fig.add_scatter(x=history["epoch"], y=history[f"{split}_loss"], name=f"{label} loss")
+    fig.add_scatter(x=history["epoch"], y=history[f"{split}_{metric}"], name=f"{label} {metric}", yaxis="y2")
     fig.update_layout(xaxis_title="epoch", yaxis_title="loss",
                       yaxis2=dict(title=metric, overlaying="y", side="right", range=[0, 1]),
                       height=380, margin=dict(l=10, r=10, t=30, b=10))

@@ -79,7 +79,10 @@ class ModelCard(BaseModel):
     data: dict[str, Any] = Field(
         default_factory=dict, description="provenance: source, fingerprint, synthetic flag"
     )
-    metrics: dict[str, Any] = Field(default_factory=dict)
+    metrics: dict[str, Any] = Field(default_factory=dict, description="test split, scored once")
+    val_metrics: dict[str, Any] = Field(
+        default_factory=dict, description="validation split at the chosen epoch (empty: legacy "
+        "run whose epoch was chosen on the test split)")
     training_seconds: float | None = None
     device: str | None = None
     code_version: str = __version__

@@ -98,7 +98,8 @@ class JobSpec(StrictModel):
             options = {"--encoder-weights": self.weights, "--limit": self.limit}
         options |= {"--name": safe_name(self.model_name, "model name"), "--epochs": self.epochs}
         argv += [str(x) for key, val in options.items() if val is not None for x in (key, val)]
-        return [*argv, "--resume" if self.resume else "--no-resume"]
+        # The dashboard retrains the model it names: without "continue", start that run over.
+        return [*argv, "--resume" if self.resume else "--overwrite"]
 
 
 class JobStatus(StrictModel):

@@ -3,8 +3,13 @@
 The study trained with plain pixel-wise cross-entropy and overfit (test loss rose while train
 loss fell). We keep cross-entropy (weight 1 per pixel by default) but add joint image/mask
 augmentation (flips, 90-degree rotations: land use has no preferred orientation from above),
-AdamW with weight decay, a cosine schedule, early stopping on test mIoU, and an encoder
-pretrained on EuroSAT, which together keep the test loss falling with the training loss.
+photometric augmentation (brightness, contrast, gamma, per-band gain, haze), AdamW with weight
+decay, a cosine schedule, early stopping on validation mIoU, and an encoder pretrained on
+EuroSAT, which together keep the held-out loss falling with the training loss.
+
+Validation is carved from the store's training patches (whole spatial blocks for a spatial
+store, :func:`lulc_core.data.patches.carve_validation`); the store's test patches are scored
+once, after training, with the weights of the best validation epoch.
 """
 
 from __future__ import annotations
@@ -22,7 +27,11 @@ from torch import nn
 from lulc_core.artifacts import CROSS_CITY_FILE
 from lulc_core.config import StrictModel, artifacts_dir, patches_dir
 from lulc_core.render import true_colour
-from lulc_core.train import Batch, autocast, bf16_supported, fit, pick_device
+from lulc_core.errors import InvalidDataError, ModelMismatchError
+from lulc_core.train import (
+    PROTOCOL, Batch, PhotometricConfig, autocast, bf16_supported, fit, haze_weights,
+    init_provenance, photometric, pick_device,
+)
 
 
 
@@ -40,11 +49,17 @@ class SegmenterTrainConfig(StrictModel):
     weight_decay: float = Field(1e-4, ge=0, le=1)
     class_weights: bool = Field(False, description="inverse-sqrt-frequency class weights")
     ignore_background: bool = Field(False, description="background pixels do not count in the loss")
-    patience: int | None = Field(5, ge=1, le=1000, description="early stopping on test mIoU (epochs)")
+    patience: int | None = Field(5, ge=1, le=1000, description="early stopping on validation mIoU (epochs)")
     seed: int = Field(0, ge=0, le=2**32 - 1)
     device: str = "auto"
     bf16: bool | None = None
     limit: int | None = Field(None, ge=2, le=10_000_000, description="smoke runs: training patches to use")
+    val_fraction: float = Field(0.1, gt=0, lt=1, description="share of the training patches "
+                                "held out for validation (whole blocks in a spatial store)")
+    photometric: PhotometricConfig | None = Field(
+        default_factory=PhotometricConfig, description="photometric augmentation (None: off)")
+    init_model: str | None = Field(None, description="start from this segmenter's weights "
+                                   "(name or folder) instead of --encoder-weights")
 
 
 def joint_augment():
@@ -58,16 +73,31 @@ def joint_augment():
     ])
 
 
+def _tensors(ds, idx: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+    """Normalised patches (N, C, S, S) float32 and masks (N, S, S) int64 of store rows ``idx``."""
+    mean = np.asarray(ds.stats["mean"], np.float32)[None, :, None, None]
+    std = np.asarray(ds.stats["std"], np.float32)[None, :, None, None]
+    x = torch.from_numpy((ds.images[idx].astype(np.float32) - mean) / std)
+    return x, torch.from_numpy(ds.masks[idx].astype(np.int64))
+
+
 def _load_split(store: Path, split: str, stats: dict | None = None, limit: int | None = None):
     from lulc_core.data.patches import PatchDataset
 
     ds = PatchDataset(store, split, stats=stats)
-    idx = ds.indices[:limit] if limit else ds.indices
-    mean = np.asarray(ds.stats["mean"], np.float32)[None, :, None, None]
-    std = np.asarray(ds.stats["std"], np.float32)[None, :, None, None]
-    x = torch.from_numpy((ds.images[idx].astype(np.float32) - mean) / std)
-    y = torch.from_numpy(ds.masks[idx].astype(np.int64))
-    return x, y, ds
+    return (*_tensors(ds, ds.indices[:limit] if limit else ds.indices), ds)
+
+
+def _train_val_indices(ds, val_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray, str]:
+    """Store rows of the training and validation patches, carved from the store's train split,
+    and the store's split method."""
+    from lulc_core.data.patches import SPATIAL_BLOCK, carve_validation
+
+    meta = json.loads((ds.root / "patches.json").read_text())
+    pos = np.asarray([ds.positions[i] for i in ds.indices]).reshape(-1, 2)
+    is_val = carve_validation(pos[:, 0], pos[:, 1], meta["split_method"], val_fraction, seed,
+                              meta.get("block_patches") or SPATIAL_BLOCK)
+    return ds.indices[~is_val], ds.indices[is_val], meta["split_method"]
 
 
 def predict_logits(model: nn.Module, x: torch.Tensor, device: torch.device, bf16: bool,
@@ -99,11 +129,18 @@ def score(model: nn.Module, x: torch.Tensor, y: torch.Tensor, num_classes: int,
     return (sum(losses) / len(x) if losses else float("nan")), acc.report(names)
 
 
-def train_segmenter(config: SegmenterTrainConfig, progress: bool = True):
+def train_segmenter(config: SegmenterTrainConfig, progress: bool = True, resume: bool = False,
+                    overwrite: bool = False):
     """Train a U-Net on a city's patch store and write its model folder atomically.
 
+    Args:
+        config: the recipe.
+        progress: show progress bars.
+        resume, overwrite: re-use policy of the run name (:func:`lulc_core.runs.open_run`).
+
     Returns:
-        The written ModelCard.
+        The written ModelCard (``metrics``: test split, scored once; ``val_metrics``: the
+        validation split at the chosen epoch).
     """
     import platform
 
@@ -112,20 +149,37 @@ def train_segmenter(config: SegmenterTrainConfig, progress: bool = True):
     from lulc_core.artifacts import ClassInfo, ModelCard, model_dir, save_model
     from lulc_core.classes import urban_atlas_legend
     from lulc_core.config import safe_name
-    from lulc_core.models import build_segmenter
+    from lulc_core.data.patches import PatchDataset
+    from lulc_core.models import build_segmenter, load_model
+    from lulc_core.runs import open_run
 
-    torch.manual_seed(config.seed)
     name = config.name or f"unet-{config.city}"
     store = patches_dir() / safe_name(config.city, "city")
-    run_dir = artifacts_dir() / "runs" / safe_name(name, "model name")
     legend = urban_atlas_legend()
     num_classes = len(legend)
-    train_x, train_y, ds = _load_split(store, "train", limit=config.limit)
-    test_x, test_y, _ = _load_split(store, "test", limit=config.limit and max(2, config.limit // 4))
+    ds = PatchDataset(store, "train")
     device = pick_device(config.device)
+    init = load_model(config.init_model) if config.init_model else None
+    if init is not None and (init[1].task != "segmentation" or init[1].encoder != config.encoder):
+        raise ModelMismatchError(
+            f"--init-model {config.init_model} is not a U-Net with encoder {config.encoder}: "
+            "pick a segmenter with the same encoder")
+    run_dir = open_run(name, config.model_dump(), resume=resume, overwrite=overwrite)
+    torch.manual_seed(config.seed)
+    train_idx, val_idx, split_method = _train_val_indices(ds, config.val_fraction, config.seed)
+    if not len(val_idx):
+        raise InvalidDataError(f"patch store {store} has too few training patches for a "
+                               "validation split: prepare a larger area")
+    small = config.limit and max(2, config.limit // 4)
+    train_x, train_y = _tensors(ds, train_idx[: config.limit])
+    val_x, val_y = _tensors(ds, val_idx[:small])
+    test_x, test_y, _ = _load_split(store, "test", limit=small)
     bf16 = bf16_supported(device) if config.bf16 is None else config.bf16
-    model = build_segmenter(config.encoder, train_x.shape[1], num_classes, config.encoder_weights,
-                            config.eurosat_model).to(device)
+    if init is not None:
+        model = init[0].float().to(device)
+    else:
+        model = build_segmenter(config.encoder, train_x.shape[1], num_classes,
+                                config.encoder_weights, config.eurosat_model).to(device)
     weight = None
     if config.class_weights:
         counts = torch.bincount(train_y.reshape(-1), minlength=num_classes).float()
@@ -138,6 +192,11 @@ def train_segmenter(config: SegmenterTrainConfig, progress: bool = True):
     scheduler = torch.optim.lr_scheduler.OneCycleLR(
         optimizer, max_lr=config.lr, total_steps=steps * config.epochs, pct_start=0.1)
     augment = joint_augment()
+    # Photometric changes act on reflectance, so batches are de-normalised around them.
+    mean = torch.tensor(ds.stats["mean"], device=device).view(1, -1, 1, 1)
+    std = torch.tensor(ds.stats["std"], device=device).view(1, -1, 1, 1)
+    haze = haze_weights(list(ds.stats["bands"])).to(device) if config.photometric else None
+    colour_gen = torch.Generator(device=device).manual_seed(config.seed)
 
     def batches(epoch: int):
         order = torch.randperm(len(train_x), generator=torch.Generator().manual_seed(config.seed * 1000 + epoch))
@@ -148,11 +207,14 @@ def train_segmenter(config: SegmenterTrainConfig, progress: bool = True):
     def prepare(batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
         pairs = [augment(tv_tensors.Image(img), tv_tensors.Mask(m))
                  for img, m in zip(batch["image"], batch["mask"])]
-        x = torch.stack([p[0] for p in pairs]).to(device).contiguous(memory_format=torch.channels_last)
-        return x, torch.stack([p[1] for p in pairs]).to(device)
+        x = torch.stack([p[0] for p in pairs]).to(device)
+        if config.photometric is not None:
+            x = (photometric(x * std + mean, config.photometric, haze, colour_gen) - mean) / std
+        return (x.contiguous(memory_format=torch.channels_last),
+                torch.stack([p[1] for p in pairs]).to(device))
 
     def evaluate(m: nn.Module) -> dict[str, float]:
-        loss, report = score(m, test_x, test_y, num_classes, device, bf16, eval_loss)
+        loss, report = score(m, val_x, val_y, num_classes, device, bf16, eval_loss)
         return {"loss": loss, "miou": report.miou, "accuracy": report.accuracy}
 
     result = fit(model, batches, evaluate, epochs=config.epochs, optimizer=optimizer,
@@ -161,7 +223,9 @@ def train_segmenter(config: SegmenterTrainConfig, progress: bool = True):
                  steps_per_epoch=steps, progress=progress)
     model.load_state_dict(result.best_state)
     model.eval()
+    # The one and only look at the test split.
     test_loss, report = score(model, test_x, test_y, num_classes, device, bf16, eval_loss)
+    best = result.history[result.best_epoch - 1]
     train_loss, train_report = score(model, train_x[:2000], train_y[:2000], num_classes, device, bf16, eval_loss)
     gallery = _gallery(model, test_x, test_y, ds.stats, device, bf16)
     summary = ds.summary
@@ -171,15 +235,20 @@ def train_segmenter(config: SegmenterTrainConfig, progress: bool = True):
         classes=[ClassInfo(index=c.index, name=c.name, code=c.code or None, color=c.color) for c in legend],
         normalization={"mean": ds.stats["mean"], "std": ds.stats["std"]}, input_size=64,
         patch_size=64, city=config.city, train_config=config.model_dump(),
-        split=json.loads((store / "patches.json").read_text()) | {"patches": None, "train": summary["train"],
-                                                                  "test": summary["test"]},
+        split=json.loads((store / "patches.json").read_text()) | {
+            "patches": None, "train": len(train_x), "val": len(val_x), "test": len(test_x),
+            "val_fraction": config.val_fraction,
+            "val_method": f"{split_method} over the store's training patches (carve_validation)"},
         data={"source": f"patch store {config.city} from scene {summary['scene']}",
               "synthetic": bool(summary["synthetic"]),
               "note": "trained on the SYNTHETIC offline demo scene" if summary["synthetic"] else "real data",
-              "patches": summary},
+              "patches": summary, **({"init": init_provenance(init[1])} if init else {})},
         metrics={**report.summary(), "pixel_accuracy": report.accuracy, "test_loss": test_loss,
                  "train_loss_at_best": train_loss, "train_miou_at_best": train_report.miou,
-                 "best_epoch": result.best_epoch, "stopped_early": result.stopped_early},
+                 "best_epoch": result.best_epoch, "stopped_early": result.stopped_early,
+                 "protocol": PROTOCOL},
+        val_metrics={"miou": best["val_miou"], "pixel_accuracy": best["val_accuracy"],
+                     "loss": best["val_loss"], "val_patches": len(val_x), "epoch": result.best_epoch},
         training_seconds=round(result.seconds, 1),
         device=f"{device.type}: {torch.cuda.get_device_name(device) if device.type == 'cuda' else platform.processor() or 'cpu'}",
     )

@@ -1,10 +1,13 @@
 """One fit loop for classifiers and segmenters, and the EuroSAT classifier recipe.
 
-:func:`fit` runs epochs of SGD on batches given as sample dicts, evaluates after each epoch,
-keeps the best weights by a monitored metric, optionally stops early, and checkpoints every
+:func:`fit` runs epochs of SGD on batches given as sample dicts, evaluates on the VALIDATION
+split after each epoch, keeps the best weights by a monitored validation metric, optionally
+stops early, and checkpoints every
 finished epoch to ``<run_dir>/last.pt`` so a killed process (even SIGKILL) resumes from the
 last finished epoch. Checkpoints hold only tensors, numbers and strings and are read back with
-``torch.load(weights_only=True)``: nothing is unpickled.
+``torch.load(weights_only=True)``: nothing is unpickled. The test split never takes part in
+fitting: the recipes score it once, with the chosen weights, after :func:`fit` returns.
+Whether a run folder may be resumed or replaced is decided by :mod:`lulc_core.runs`.
 
 Speed: bf16 autocast + channels_last where the CPU (or GPU) supports bf16, in-memory uint8 data
 augmented on the device, and the fused SGD kernel. Every batch is one :func:`train_step`, which
@@ -184,12 +187,13 @@ def fit(
     steps_per_epoch: int | None = None,
     progress: bool = True,
 ) -> FitResult:
-    """Train with per-epoch evaluation, best-checkpoint keeping, early stopping and resume.
+    """Train with per-epoch validation, best-checkpoint keeping, early stopping and resume.
 
     Args:
         model: network already on ``device`` (channels_last is applied here).
         train_batches: ``epoch -> iterable of sample dicts`` (reshuffled per epoch, seeded).
-        evaluate: ``model -> {"loss": ..., monitor: ...}`` on held-out data (model in eval).
+        evaluate: ``model -> {"loss": ..., monitor: ...}`` on the validation split (model in
+            eval); history columns are ``val_<key>``. Never pass the test split here.
         epochs: total epochs (a resumed run continues to this number).
         optimizer, scheduler: the scheduler is stepped once per batch.
         loss_fn: ``(logits float32, targets) -> loss``.
@@ -223,7 +227,7 @@ def fit(
             optimizer.load_state_dict(ckpt["optimizer"])
         except (RuntimeError, ValueError, KeyError):
             raise ModelMismatchError(
-                f"{last_path} is a checkpoint of another model or recipe: pass --no-resume to "
+                f"{last_path} is a checkpoint of another model or recipe: pass --overwrite to "
                 "start over, or another --name"
             ) from None
         if scheduler is not None and "scheduler" in ckpt:
@@ -258,7 +262,7 @@ def fit(
         model.eval()
         scores = evaluate(model)
         row = {"epoch": epoch + 1, "train_loss": total / max(count, 1),
-               **{f"test_{k}": float(v) for k, v in scores.items()},
+               **{f"val_{k}": float(v) for k, v in scores.items()},
                "lr": float(optimizer.param_groups[0]["lr"]),
                "seconds": time.perf_counter() - t0}
         history.append(row)
@@ -288,6 +292,81 @@ def fit(
     return FitResult(history, best_epoch, best_metric, time.perf_counter() - t0, best_state, stopped)
 
 
+# --------------------------------------------------------------------------- photometric augmentation
+
+# Haze per band relative to blue: medians of L1C - L2A reflectance over the real Versailles
+# scenes (3 dates, 2019-07; shared/data/real_s2): blue +0.052..0.059, green +0.022..0.028,
+# red +0.012..0.017 (path radiance falls steeply with wavelength).
+RELATIVE_HAZE = {"B02": 1.0, "B03": 0.42, "B04": 0.25}
+
+
+class PhotometricConfig(StrictModel):
+    """Strengths of the photometric training augmentation (0 switches one operation off).
+
+    Every sample draws its own values, uniformly: brightness factor ``1 +- brightness``, contrast
+    factor ``1 +- contrast`` around the sample's mean, gamma ``exp(+- gamma)``, per-band gain
+    ``1 +- band_gain`` and a haze offset ``U(0, haze) * RELATIVE_HAZE[band]`` (path radiance:
+    a top-of-atmosphere L1C image is roughly the L2A surface reflectance plus this; the default
+    covers the +0.055 blue offset measured on real scenes). Values are in the model's input
+    units before normalisation: uint8 / 255 for EuroSAT, surface reflectance for segmenters.
+    """
+
+    brightness: float = Field(0.1, ge=0, lt=1, description="max relative brightness change")
+    contrast: float = Field(0.1, ge=0, lt=1, description="max relative contrast change")
+    gamma: float = Field(0.1, ge=0, le=1, description="max |log gamma|")
+    band_gain: float = Field(0.05, ge=0, lt=1, description="max relative per-band gain change")
+    haze: float = Field(0.06, ge=0, le=0.5, description="max additive blue offset")
+
+
+def haze_weights(bands: list[str]) -> torch.Tensor:
+    """Relative haze per band (:data:`RELATIVE_HAZE`, blue = 1) as a (C,) tensor.
+
+    Raises:
+        InvalidDataError: a band without a measured haze ratio.
+    """
+    unknown = [b for b in bands if b not in RELATIVE_HAZE]
+    if unknown:
+        raise InvalidDataError(f"no haze ratio known for band(s) {unknown}: use bands of "
+                               f"{sorted(RELATIVE_HAZE)} or --no-photometric")
+    return torch.tensor([RELATIVE_HAZE[b] for b in bands])
+
+
+def photometric(x: torch.Tensor, config: PhotometricConfig, haze_per_band: torch.Tensor,
+                generator: torch.Generator | None = None) -> torch.Tensor:
+    """Random brightness, contrast, gamma, per-band gain and haze per sample, in bulk.
+
+    Args:
+        x: float (N, C, H, W) batch in [0, 1] (not normalised), on any device.
+        config: strengths.
+        haze_per_band: (C,) relative haze per band (:func:`haze_weights`).
+        generator: seeds the draws (on ``x``'s device).
+
+    Returns:
+        float (N, C, H, W) in [0, 1].
+    """
+    n, c = x.shape[:2]
+
+    def draw(*shape: int) -> torch.Tensor:  # U(-1, 1)
+        return torch.rand(*shape, 1, 1, device=x.device, generator=generator) * 2 - 1
+
+    # Gamma first, on [0, 1], where it keeps black and white fixed; then the linear changes,
+    # haze last (it is added on the way up through the atmosphere). An operation whose
+    # strength is 0 is skipped, so it changes no value, not even by rounding.
+    x = x.clamp(0, 1)
+    if config.gamma:
+        x = x ** torch.exp(config.gamma * draw(n, 1))
+    if config.contrast:
+        mean = x.mean(dim=(1, 2, 3), keepdim=True)
+        x = (x - mean) * (1 + config.contrast * draw(n, 1)) + mean
+    if config.brightness:
+        x = x * (1 + config.brightness * draw(n, 1))
+    if config.band_gain:
+        x = x * (1 + config.band_gain * draw(n, c))
+    if config.haze:
+        x = x + (draw(n, 1) + 1) / 2 * config.haze * haze_per_band.to(x.device).view(1, c, 1, 1)
+    return x.clamp(0, 1)
+
+
 # --------------------------------------------------------------------------- classifier recipe
 
 
@@ -309,6 +388,14 @@ class ClassifierTrainConfig(StrictModel):
     input_size: int = Field(128, ge=32, le=512, description="network input side; 64 px images are upsampled")
     crop_scale: tuple[float, float] = Field((0.6, 1.0), description="RandomResizedCrop area range")
     test_fraction: float = Field(0.2, gt=0, lt=1, description="held-out share of every class")
+    val_fraction: float = Field(0.1, gt=0, lt=1, description="share of the training part of "
+                                "every class held out for validation (epoch choice)")
+    photometric: PhotometricConfig | None = Field(
+        default_factory=PhotometricConfig, description="photometric augmentation (None: off)")
+    init_model: str | None = Field(None, description="start from this model's weights (name or "
+                                   "folder) and normalisation instead of --weights")
+    epoch_images: int | None = Field(None, ge=1, le=10_000_000, description="training images drawn per epoch "
+                                     "(a new random subset each epoch; None: all)")
     seed: int = Field(0, ge=0, le=2**32 - 1, description="seeds the split, initialisation, order and augmentation")
     device: str = Field("auto", description="auto, cpu or cuda")
     bf16: bool | None = Field(None, description="bf16 autocast; None = when supported")
@@ -355,8 +442,11 @@ def augment_batch(
     mean: torch.Tensor,
     std: torch.Tensor,
     generator: torch.Generator | None = None,
+    colour: PhotometricConfig | None = None,
+    haze_per_band: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """Training inputs from a uint8 batch: crop + flips, normalisation, channels_last.
+    """Training inputs from a uint8 batch: photometric changes, crop + flips, normalisation,
+    channels_last.
 
     Args:
         images: uint8 (N, C, H, W) batch, on the training device.
@@ -364,11 +454,17 @@ def augment_batch(
         scale: RandomResizedCrop area range.
         mean, std: per-channel normalisation, (1, C, 1, 1).
         generator: seeds the augmentation.
+        colour: photometric strengths (None: no photometric change).
+        haze_per_band: (C,) relative haze per band, needed with ``colour``.
 
     Returns:
         float32 (N, C, size, size), channels_last.
     """
-    x = random_resized_crop_flip(images.float() / 255.0, size, scale, generator)
+    x = images.float() / 255.0
+    if colour is not None:
+        # At 64 px, before the upsampling crop: 12x fewer pixels than at 224 px.
+        x = photometric(x, colour, haze_per_band, generator)
+    x = random_resized_crop_flip(x, size, scale, generator)
     return ((x - mean) / std).contiguous(memory_format=torch.channels_last)
 
 
@@ -408,17 +504,37 @@ def resize_batch(x: torch.Tensor, size: int) -> torch.Tensor:
                                            align_corners=False)
 
 
-def _batches(images: torch.Tensor, labels: torch.Tensor, batch_size: int, seed: int | None
-             ) -> Iterator[Batch]:
+def _batches(images: torch.Tensor, labels: torch.Tensor, batch_size: int, seed: int | None,
+             limit: int | None = None) -> Iterator[Batch]:
     order = (torch.randperm(len(labels), generator=torch.Generator().manual_seed(seed))
-             if seed is not None else torch.arange(len(labels)))
+             if seed is not None else torch.arange(len(labels)))[:limit]
     for i in range(0, len(order), batch_size):
         idx = order[i : i + batch_size]
         yield {"image": images[idx], "label": labels[idx]}
 
 
-def train_classifier(config: ClassifierTrainConfig, data_root: Path, progress: bool = True):
+def _limit_per_class(idx: list[int], labels: list[int], per_class: int, rng: torch.Generator
+                     ) -> list[int]:
+    """Smoke runs: at most ``per_class`` random indices of ``idx`` per class, sorted."""
+    per: dict[int, list[int]] = {}
+    for i in idx:
+        per.setdefault(labels[i], []).append(i)
+    return sorted(v[k] for v in per.values() for k in torch.randperm(len(v), generator=rng)[:per_class])
+
+
+def train_classifier(config: ClassifierTrainConfig, data_root: Path, progress: bool = True,
+                     resume: bool = False, overwrite: bool = False):
     """Train a EuroSAT classifier and write its model folder atomically.
+
+    Best epoch and early stopping read the validation split (``val_fraction`` of the training
+    part of every class); the test split (identical to the earlier 80/20 protocol) is scored
+    once, after training, with the chosen weights: that is the card's ``metrics``.
+
+    Args:
+        config: the recipe.
+        data_root: EuroSAT folder.
+        progress: show progress bars.
+        resume, overwrite: re-use policy of the run name (:func:`lulc_core.runs.open_run`).
 
     Returns:
         The written :class:`~lulc_core.artifacts.ModelCard`.
@@ -428,52 +544,60 @@ def train_classifier(config: ClassifierTrainConfig, data_root: Path, progress: b
     from lulc_core import __version__
     from lulc_core.artifacts import ClassInfo, ModelCard, model_dir, save_model
     from lulc_core.classes import EUROSAT_CLASSES
-    from lulc_core.config import artifacts_dir
-    from lulc_core.data.eurosat import fingerprint, load_uint8, scan_eurosat, stratified_split
+    from lulc_core.data.eurosat import fingerprint, load_uint8, scan_eurosat, train_val_test_split
     from lulc_core.heldout import TEST_PREDICTIONS_FILE, prediction_table, predictions_csv
     from lulc_core.metrics import ConfusionAccumulator
     from lulc_core.models import build_classifier
+    from lulc_core.runs import open_run
 
     name = config.name or config.model
     folder = model_dir(name)
-    run_dir = artifacts_dir() / "runs" / name
-    torch.manual_seed(config.seed)
     files, labels = scan_eurosat(data_root)
-    train_idx, test_idx = stratified_split(labels, config.test_fraction, config.seed)
+    device = pick_device(config.device)
+    init = _init_classifier(config) if config.init_model else None
+    run_dir = open_run(name, config.model_dump(), resume=resume, overwrite=overwrite)
+    torch.manual_seed(config.seed)
+    train_idx, val_idx, test_idx = train_val_test_split(
+        labels, config.test_fraction, config.val_fraction, config.seed)
     if config.limit_per_class:
         rng = torch.Generator().manual_seed(config.seed)
-        keep = []
-        for idx in (train_idx, test_idx):
-            per = {}
-            for i in idx:
-                per.setdefault(labels[i], []).append(i)
-            share = config.limit_per_class if idx is train_idx else max(1, config.limit_per_class // 4)
-            keep.append(sorted(j for v in per.values()
-                               for j in [v[k] for k in torch.randperm(len(v), generator=rng)[:share]]))
-        train_idx, test_idx = keep
-    device = pick_device(config.device)
+        small = max(1, config.limit_per_class // 4)
+        train_idx, val_idx, test_idx = (
+            _limit_per_class(idx, labels, share, rng)
+            for idx, share in ((train_idx, config.limit_per_class), (val_idx, small), (test_idx, small)))
     bf16 = bf16_supported(device) if config.bf16 is None else config.bf16
-    all_idx = train_idx + test_idx
+    all_idx = train_idx + val_idx + test_idx
     images = load_uint8(data_root, [files[i] for i in all_idx]).to(device)
     y = torch.tensor([labels[i] for i in all_idx], device=device)
-    n_train = len(train_idx)
-    train_x, train_y, test_x, test_y = images[:n_train], y[:n_train], images[n_train:], y[n_train:]
-    as_float = train_x.float() / 255.0
-    mean = as_float.mean(dim=(0, 2, 3))
-    std = as_float.std(dim=(0, 2, 3))
-    del as_float
+    n_train, n_val = len(train_idx), len(val_idx)
+    train_x, train_y = images[:n_train], y[:n_train]
+    val_x, val_y = images[n_train : n_train + n_val], y[n_train : n_train + n_val]
+    test_x, test_y = images[n_train + n_val :], y[n_train + n_val :]
+    if init is not None:
+        model, init_card = init
+        model.to(device)
+        # The start weights expect their own normalisation.
+        mean = torch.tensor(init_card.normalization["mean"], device=device)
+        std = torch.tensor(init_card.normalization["std"], device=device)
+    else:
+        model = build_classifier(config.model, len(EUROSAT_CLASSES), config.weights).to(device)
+        as_float = train_x.float() / 255.0
+        mean = as_float.mean(dim=(0, 2, 3))
+        std = as_float.std(dim=(0, 2, 3))
+        del as_float
     mean_v, std_v = mean.view(1, -1, 1, 1), std.view(1, -1, 1, 1)
+    bands = ["B04", "B03", "B02"]
+    haze = haze_weights(bands).to(device)
 
-    model = build_classifier(config.model, len(EUROSAT_CLASSES), config.weights).to(device)
     optimizer = sgd_optimizer(model, config.lr, config.momentum, config.weight_decay)
-    steps = math.ceil(n_train / config.batch_size)
+    steps = math.ceil(min(n_train, config.epoch_images or n_train) / config.batch_size)
     scheduler = warmup_cosine(optimizer, steps * config.epochs, int(steps * config.warmup_epochs))
     loss_fn = nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
     aug_gen = torch.Generator(device=device).manual_seed(config.seed)
 
     def prepare(batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
         x = augment_batch(batch["image"], config.input_size, config.crop_scale, mean_v, std_v,
-                          aug_gen)
+                          aug_gen, config.photometric, haze)
         return x, batch["label"]
 
     def predict(model: nn.Module, x_u8: torch.Tensor) -> torch.Tensor:
@@ -487,40 +611,46 @@ def train_classifier(config: ClassifierTrainConfig, data_root: Path, progress: b
         return torch.cat(out)
 
     def evaluate(model: nn.Module) -> dict[str, float]:
-        logits = predict(model, test_x)
-        return {"loss": float(nn.functional.cross_entropy(logits, test_y)),
-                "accuracy": float((logits.argmax(1) == test_y).float().mean())}
+        logits = predict(model, val_x)
+        return {"loss": float(nn.functional.cross_entropy(logits, val_y)),
+                "accuracy": float((logits.argmax(1) == val_y).float().mean())}
 
     result = fit(
-        model, lambda epoch: _batches(train_x, train_y, config.batch_size, config.seed * 1000 + epoch),
+        model, lambda epoch: _batches(train_x, train_y, config.batch_size, config.seed * 1000 + epoch,
+                                      config.epoch_images),
         evaluate, epochs=config.epochs, optimizer=optimizer, scheduler=scheduler, loss_fn=loss_fn,
         prepare=prepare, run_dir=run_dir, monitor="accuracy", device=device, bf16=bf16,
         steps_per_epoch=steps, progress=progress,
     )
     model.load_state_dict(result.best_state)
     model.eval()
+    # The one and only look at the test split.
     test_probs = predict(model, test_x).softmax(1).cpu()
     acc = ConfusionAccumulator(len(EUROSAT_CLASSES))
     acc.update(test_probs.argmax(1), test_y.cpu())
     report = acc.report(EUROSAT_CLASSES)
+    best = result.history[result.best_epoch - 1]
     device_name = torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or "cpu"
     card = ModelCard(
-        name=name, task="classification", architecture=config.model, bands=["B04", "B03", "B02"],
+        name=name, task="classification", architecture=config.model, bands=bands,
         classes=[ClassInfo(index=i, name=c) for i, c in enumerate(EUROSAT_CLASSES)],
         normalization={"mean": mean.tolist(), "std": std.tolist()}, input_size=config.input_size,
         patch_size=64, train_config=config.model_dump(),
         split={"method": "stratified random", "test_fraction": config.test_fraction,
-               "seed": config.seed, "train": len(train_idx), "test": len(test_idx),
-               "file": "split.json"},
+               "val_fraction": config.val_fraction, "seed": config.seed, "train": n_train,
+               "val": n_val, "test": len(test_idx), "file": "split.json"},
         data={"source": "EuroSAT RGB (Helber et al. 2019)", "synthetic": False,
               "root": str(data_root), "fingerprint": fingerprint(data_root, files),
-              "images": len(files)},
+              "images": len(files), **({"init": init_provenance(init[1])} if init else {})},
         metrics={**report.summary(), "best_epoch": result.best_epoch,
-                 "test_images": len(test_idx)},
+                 "test_images": len(test_idx), "protocol": PROTOCOL},
+        val_metrics={"accuracy": best["val_accuracy"], "loss": best["val_loss"],
+                     "val_images": n_val, "epoch": result.best_epoch},
         training_seconds=round(result.seconds, 1), device=f"{device.type}: {device_name}",
         code_version=__version__,
     )
-    split = {"train": [files[i] for i in train_idx], "test": [files[i] for i in test_idx]}
+    split = {"train": [files[i] for i in train_idx], "val": [files[i] for i in val_idx],
+             "test": [files[i] for i in test_idx]}
     confusion_csv = io.StringIO()
     import pandas as pd
 
@@ -534,3 +664,30 @@ def train_classifier(config: ClassifierTrainConfig, data_root: Path, progress: b
         TEST_PREDICTIONS_FILE: predictions_csv(prediction_table(
             split["test"], test_probs, test_y.cpu(), EUROSAT_CLASSES)),
     })
+
+
+PROTOCOL = "best epoch chosen on the validation split; test scored once with those weights"
+
+
+def _init_classifier(config: ClassifierTrainConfig):
+    """(network in float32, card) of ``config.init_model``, checked to be this architecture.
+
+    Raises:
+        ModelMismatchError: the start model is not a classifier of ``config.model``.
+    """
+    from lulc_core.models import load_model
+
+    model, card = load_model(config.init_model)
+    if card.task != "classification" or card.architecture != config.model:
+        raise ModelMismatchError(
+            f"--init-model {config.init_model} is a {card.task} model ({card.architecture}), "
+            f"not a {config.model} classifier: pick a model of the same architecture")
+    return model.float(), card
+
+
+def init_provenance(card) -> dict[str, Any]:
+    """Where a fine-tuned model's start weights came from, and how they had been chosen."""
+    legacy = not card.val_metrics
+    return {"model": card.name, "weights_sha256": card.weights_sha256, "created": card.created,
+            "protocol": ("legacy: the start weights' epoch had been chosen on the test split"
+                         if legacy else card.metrics.get("protocol", PROTOCOL))}

@@ -30,9 +30,10 @@ cols[2].metric("Training time", f"{(card.training_seconds or 0) / 60:.1f} min", 
 
 history = services.history(name)
 st.subheader("Learning curves")
-st.caption("Loss should fall for both training and test images; a rising test loss would mean "
-           "the model memorises its training images.")
-if history is not None and f"test_{metric}" in history:
+st.caption("Loss should fall for both training and validation images; a rising validation "
+           "loss would mean the model memorises its training images. The epoch with the best "
+           "validation score is kept; the test scores above come from one pass after training.")
+if history is not None and {f"val_{metric}", f"test_{metric}"} & set(history):
     st.plotly_chart(plots.curves_figure(history, metric), width="stretch")
 else:
     st.info("No training history saved for this model.")

@@ -126,7 +126,7 @@ def test_spec_forbids_unknown_fields_and_builds_the_cli() -> None:
     argv = jobs.JobSpec(task="segmenter", city="paris", weights="eurosat", epochs=3).argv()
     assert argv[1:] == ["-m", "lulc_core", "train", "segmenter", "--city", "paris", "--encoder",
                         "efficientnet-b0", "--encoder-weights", "eurosat", "--name", "unet-paris",
-                        "--epochs", "3", "--no-resume"]
+                        "--epochs", "3", "--overwrite"]
     assert jobs.JobSpec(task="classifier", limit=20).model_name == "efficientnet_lite0-trial"
 
 

@@ -12,8 +12,8 @@ import torch
 
 from lulc_core.classes import NODATA_INDEX
 from lulc_core.data.demo import build_demo_scene
-from lulc_core.data.patches import PatchDataset, build_patches
-from lulc_core.errors import AOIError, ModelMismatchError
+from lulc_core.data.patches import PatchDataset, assign_split, build_patches, carve_validation
+from lulc_core.errors import AOIError, InvalidDataError, ModelMismatchError
 from lulc_core.geo import AOI
 from lulc_core.models import load_model
 from lulc_core.predict import predict_area, predict_array, predict_scene
@@ -51,6 +51,41 @@ def test_training_writes_a_complete_model_folder(trained: dict[str, Path]) -> No
     absent = [n for n, k in zip(names, truth[: len(names)]) if k == 0]  # never in the test truth
     assert report.absent_classes == absent and 0 < len(absent) < len(names)
     assert report.per_class.loc[absent, "iou"].isna().all()  # absent, not scored 0
+    # Epoch chosen on validation patches carved from the store's training patches; test once.
+    split, store = card["split"], card["data"]["patches"]
+    assert split["val"] >= 1 and split["train"] + split["val"] == store["train"]  # under limit=16
+    assert split["test"] == min(4, store["test"])
+    assert 0 <= card["val_metrics"]["miou"] <= 1 and card["val_metrics"]["epoch"] == 1
+    assert card["train_config"]["photometric"]["haze"] > 0
+    header = (folder / "history.csv").read_text().splitlines()[0].split(",")
+    assert "val_miou" in header and not any(c.startswith("test_") for c in header)
+
+
+def test_same_name_is_refused_without_resume_or_overwrite(trained: dict[str, Path]) -> None:
+    config = SegmenterTrainConfig(city="town", encoder_weights="none", epochs=2, batch_size=8,
+                                  limit=16, patience=None, device="cpu")
+    with pytest.raises(InvalidDataError, match="--overwrite"):
+        train_segmenter(config, progress=False)
+    with pytest.raises(InvalidDataError, match="epochs 1 -> 2"):
+        train_segmenter(config, progress=False, resume=True)
+
+
+def test_validation_takes_whole_training_blocks() -> None:
+    rows, cols = (a.ravel() for a in np.mgrid[0:40, 0:40])  # 40 x 40 patches = 25 blocks of 8 x 8
+    train = assign_split(rows, cols, "spatial", 0.2, 0) == "train"
+    val = carve_validation(rows[train], cols[train], "spatial", 0.1, 0)
+
+    def blocks(mask: np.ndarray, r: np.ndarray, c: np.ndarray) -> set[int]:
+        return set(((r[mask] // 8) * 100 + c[mask] // 8).tolist())
+
+    val_blocks = blocks(val, rows[train], cols[train])
+    fit_blocks = blocks(~val, rows[train], cols[train])
+    test_blocks = blocks(~train, rows, cols)
+    assert val_blocks and not val_blocks & fit_blocks and not val_blocks & test_blocks
+    assert 0.05 <= val.mean() <= 0.25
+    assert len(val_blocks) * 64 == val.sum()  # whole blocks only
+    random_val = carve_validation(rows, cols, "random", 0.1, 0)
+    assert random_val.sum() == 160 and not np.array_equal(random_val, carve_validation(rows, cols, "random", 0.1, 1))
 
 
 def test_predict_scene_cog_with_colours_nodata_and_areas(trained: dict[str, Path], tmp_path: Path) -> None:

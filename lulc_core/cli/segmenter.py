@@ -21,30 +21,31 @@ def train_segmenter(
     lr: float = typer.Option(2e-3),
     class_weights: bool = typer.Option(False, help="class-balanced loss weights"),
     ignore_background: bool = typer.Option(False, help="background does not count in the loss"),
-    patience: int = typer.Option(5, help="early stopping patience on test mIoU"),
+    patience: int = typer.Option(5, help="early stopping patience on validation mIoU"),
     device: str = typer.Option("auto"),
     limit: int = typer.Option(None, help="smoke runs: training patches to use"),
-    resume: bool = typer.Option(True, help="continue an interrupted run of the same name"),
+    photometric: bool = typer.Option(True, help="photometric augmentation (brightness, contrast, "
+                                     "gamma, band gain, haze)"),
+    init_model: str = typer.Option(None, help="fine-tune: start from this segmenter's weights "
+                                   "(name or folder) instead of --encoder-weights"),
+    resume: bool = typer.Option(False, "--resume", help="continue the run of this name (same settings only)"),
+    overwrite: bool = typer.Option(False, "--overwrite", help="replace a run or model of this name"),
 ) -> None:
     """Train a U-Net (EfficientNet encoder) on a city's patches and save it with its card."""
-    import shutil
-
-    from lulc_core.config import artifacts_dir, safe_name
     from lulc_core.segmentation import SegmenterTrainConfig, train_segmenter as run
 
     config = SegmenterTrainConfig(
         city=city, name=name, encoder=encoder, encoder_weights=encoder_weights,
         eurosat_model=eurosat_model, epochs=epochs, batch_size=batch_size, lr=lr,
         class_weights=class_weights, ignore_background=ignore_background, patience=patience,
-        device=device, limit=limit,
+        device=device, limit=limit, init_model=init_model,
+        **({} if photometric else {"photometric": None}),
     )
-    run_dir = artifacts_dir() / "runs" / safe_name(config.name or f"unet-{city}", "model name")
-    if not resume and run_dir.exists():
-        shutil.rmtree(run_dir)
-    card = run(config)
-    m = card.metrics
-    typer.echo(f"{card.name}: test mIoU {m['miou']:.4f}, pixel accuracy {m['pixel_accuracy']:.4f} "
-               f"(best epoch {m['best_epoch']}, {card.training_seconds:.0f} s)")
+    card = run(config, resume=resume, overwrite=overwrite)
+    m, v = card.metrics, card.val_metrics
+    typer.echo(f"{card.name}: test mIoU {m['miou']:.4f}, pixel accuracy {m['pixel_accuracy']:.4f}; "
+               f"validation mIoU {v['miou']:.4f} (best epoch {m['best_epoch']}, "
+               f"{card.training_seconds:.0f} s)")
 
 
 @app.command("cross-city")

@@ -114,17 +114,42 @@ def load_uint8(root: Path, files: list[str], threads: int = 4) -> torch.Tensor:
     return torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2).contiguous()
 
 
-def stratified_split(labels: list[int], test_fraction: float, seed: int) -> tuple[list[int], list[int]]:
-    """Indices (train, test): ``test_fraction`` of every class to test, seeded."""
+def stratified_split(labels: list[int], test_fraction: float, seed: int, at_least: int = 0
+                     ) -> tuple[list[int], list[int]]:
+    """Indices (train, test): ``test_fraction`` of every class to test, seeded; at least
+    ``at_least`` images of every class that has more than that."""
     rng = np.random.default_rng(seed)
     labels_arr = np.asarray(labels)
     train, test = [], []
     for k in np.unique(labels_arr):
         idx = rng.permutation(np.nonzero(labels_arr == k)[0])
         n_test = int(round(len(idx) * test_fraction))
+        if len(idx) > at_least:
+            n_test = max(n_test, at_least)
         test += idx[:n_test].tolist()
         train += idx[n_test:].tolist()
     return sorted(train), sorted(test)
+
+
+def train_val_test_split(labels: list[int], test_fraction: float, val_fraction: float, seed: int
+                         ) -> tuple[list[int], list[int], list[int]]:
+    """Indices (train, val, test), stratified and seeded.
+
+    Test is exactly :func:`stratified_split`'s (so test scores stay comparable across
+    protocols); val is ``val_fraction`` of every class's remaining training part, at least one
+    image of every class that has two.
+
+    Raises:
+        InvalidDataError: no class has two training images, so there is nothing to validate on.
+    """
+    rest, test = stratified_split(labels, test_fraction, seed)
+    # Another stream than the test draw's, so the validation share does not mirror it.
+    train_pos, val_pos = stratified_split([labels[i] for i in rest], val_fraction, seed + 1,
+                                          at_least=1)
+    if not val_pos:
+        raise InvalidDataError("too few images for a validation split: every class needs at "
+                               "least 2 training images (use more images per class)")
+    return [rest[i] for i in train_pos], [rest[i] for i in val_pos], test
 
 
 def fingerprint(root: Path, files: list[str]) -> str:

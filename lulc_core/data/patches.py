@@ -57,6 +57,30 @@ def cloud_fraction(scl_blocks: np.ndarray) -> np.ndarray:
     return np.isin(scl_blocks, scl_cloud_values()).mean(axis=(-2, -1))
 
 
+def _pick(rows: np.ndarray, cols: np.ndarray, method: str, fraction: float,
+          rng: np.random.Generator, block: int, what: str, at_least: int = 0) -> np.ndarray:
+    """Bool mask of about ``fraction`` of the patches (``at_least`` random ones, if there are
+    more): random ones, or whole blocks (always at least one)."""
+    n = len(rows)
+    if method == "random":
+        chosen = np.zeros(n, bool)
+        k = int(round(n * fraction))
+        chosen[rng.permutation(n)[: max(k, at_least) if n > at_least else k]] = True
+        return chosen
+    if method == "spatial":
+        cell = (rows // block) * 100_000 + cols // block
+        ids, counts = np.unique(cell, return_counts=True)
+        if len(ids) < 2:
+            raise InvalidDataError(
+                f"the {what} fits in one {block}x{block}-patch block, too small for a spatial "
+                "split: use --split random or a larger area"
+            )
+        order = rng.permutation(len(ids))
+        picked = order[: int(np.searchsorted(np.cumsum(counts[order]), n * fraction) + 1)]
+        return np.isin(cell, ids[picked])
+    raise InvalidDataError(f"unknown split {method!r}: use 'spatial' or 'random'")
+
+
 def assign_split(
     rows: np.ndarray, cols: np.ndarray, method: str, test_fraction: float, seed: int,
     block: int = SPATIAL_BLOCK,
@@ -67,24 +91,7 @@ def assign_split(
     ``block`` x ``block`` patches go to test, so test patches are not the neighbours of
     training patches (neighbouring patches share fields and buildings, which inflates scores).
     """
-    rng = np.random.default_rng(seed)
-    n = len(rows)
-    if method == "random":
-        test = np.zeros(n, bool)
-        test[rng.permutation(n)[: int(round(n * test_fraction))]] = True
-    elif method == "spatial":
-        cell = (rows // block) * 100_000 + cols // block
-        ids, counts = np.unique(cell, return_counts=True)
-        if len(ids) < 2:
-            raise InvalidDataError(
-                f"the scene fits in one {block}x{block}-patch block, too small for a spatial "
-                "split: use --split random or a larger area"
-            )
-        order = rng.permutation(len(ids))
-        chosen = order[: int(np.searchsorted(np.cumsum(counts[order]), n * test_fraction) + 1)]
-        test = np.isin(cell, ids[chosen])
-    else:
-        raise InvalidDataError(f"unknown split {method!r}: use 'spatial' or 'random'")
+    test = _pick(rows, cols, method, test_fraction, np.random.default_rng(seed), block, "scene")
     return np.where(test, "test", "train")
 
 
@@ -100,6 +107,30 @@ def _check_options(size: int, max_cloud: float, split: str, test_fraction: float
         raise InvalidDataError(f"test fraction {test_fraction}: use a number between 0 and 1")
     if split not in SPLITS:
         raise InvalidDataError(f"unknown split {split!r}: use 'spatial' or 'random'")
+
+
+def carve_validation(
+    rows: np.ndarray, cols: np.ndarray, method: str, val_fraction: float, seed: int,
+    block: int = SPATIAL_BLOCK,
+) -> np.ndarray:
+    """Which training patches to hold out for validation (epoch choice, early stopping).
+
+    Same method as the store's test split, so with ``spatial`` whole blocks of training
+    patches become validation blocks (a spatial store's train patches fill whole blocks, so
+    validation never shares a block with training or test). Seeded apart from the test draw.
+
+    Args:
+        rows, cols: patch-grid positions of the TRAINING patches.
+        method: the store's ``split_method`` (``spatial`` or ``random``).
+        val_fraction: share of the training patches to hold out.
+        seed: the training seed.
+        block: the store's block side in patches.
+
+    Returns:
+        bool (len(rows),): True for validation.
+    """
+    return _pick(rows, cols, method, val_fraction, np.random.default_rng([seed, 1]), block,
+                 "training part", at_least=1)
 
 
 def build_patches(
