@@ -92,19 +92,25 @@ def scene_overlay(folder: Path, layer: Layer, max_side: int = 1024) -> Overlay:
 
 def classes_overlay(classes: np.ndarray, crs: str, transform, max_side: int = 2048) -> Overlay:
     """A class map (uint8 (H, W) legend indices, 255 = no data) on its grid as an overlay."""
+    return picture_overlay(colorize(classes), classes != NODATA_INDEX, crs, transform, max_side)
+
+
+def picture_overlay(picture: np.ndarray, valid: np.ndarray, crs: str, transform,
+                    max_side: int = 2048) -> Overlay:
+    """A picture of an area (uint8 (H, W, 3) on the area's grid, ``valid`` bool (H, W)) warped
+    to Web Mercator with nearest neighbour, so 10 m pixels and class colours stay exact."""
     from rasterio.enums import Resampling
     from rasterio.warp import calculate_default_transform, reproject
 
     from lulc_core.data.sentinel2 import rasterio_bounds
 
-    h, w = classes.shape
+    h, w = valid.shape
     dst_transform, dst_w, dst_h = calculate_default_transform(
         crs, WEB_MERCATOR, w, h, *rasterio_bounds(transform, w, h))
     out_h, out_w = thumbnail_shape(dst_h, dst_w, max_side)
     dst_transform = dst_transform @ dst_transform.scale(dst_w / out_w, dst_h / out_h)
-    warped = np.full((out_h, out_w), NODATA_INDEX, np.uint8)
-    reproject(classes, warped, src_transform=transform, src_crs=crs, dst_transform=dst_transform,
-              dst_crs=WEB_MERCATOR, resampling=Resampling.nearest, src_nodata=NODATA_INDEX,
-              dst_nodata=NODATA_INDEX)
-    alpha = np.where(warped != NODATA_INDEX, 255, 0).astype(np.uint8)
-    return Overlay(np.dstack([colorize(warped), alpha]), _bounds_latlon(dst_transform, out_w, out_h))
+    rgba = np.dstack([picture, np.where(valid, 255, 0).astype(np.uint8)]).transpose(2, 0, 1)
+    warped = np.zeros((4, out_h, out_w), np.uint8)  # alpha 0 outside the area
+    reproject(np.ascontiguousarray(rgba), warped, src_transform=transform, src_crs=crs,
+              dst_transform=dst_transform, dst_crs=WEB_MERCATOR, resampling=Resampling.nearest)
+    return Overlay(warped.transpose(1, 2, 0).copy(), _bounds_latlon(dst_transform, out_w, out_h))

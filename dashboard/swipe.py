@@ -1,0 +1,108 @@
+"""The swipe map: two layers of the mapped area either side of a draggable divider
+(leaflet-side-by-side), to show people where the model and the official map differ."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import folium
+import numpy as np
+import streamlit as st
+from folium.plugins import SideBySideLayers
+from folium.template import Template
+
+from dashboard import assets, maps, services
+from lulc_core.classes import NODATA_INDEX
+from lulc_core.geo import AOI
+
+if TYPE_CHECKING:
+    from lulc_core.predict import AreaPrediction
+
+# layer key (as written in shared links) -> what people read
+LAYERS: dict[str, str] = {
+    "image": "Satellite image",
+    "truth": "Official map (Urban Atlas)",
+    "prediction": "Model's map",
+    "confidence": "Confidence (dark = unsure)",
+}
+DEFAULT_PAIR = ("image", "prediction")
+
+
+def available(area: AreaPrediction) -> list[str]:
+    """The layer keys this area can show (no Urban Atlas truth: no ``truth``)."""
+    return [k for k in LAYERS if k != "truth" or area.truth is not None]
+
+
+def picture(area: AreaPrediction, layer: str) -> np.ndarray:
+    """uint8 (H, W, 3) picture of one layer of the area, on the area's grid."""
+    from lulc_core.render import colorize, confidence_image
+
+    if layer == "image":
+        return area.rgb
+    if layer == "truth":
+        return colorize(area.truth)
+    if layer == "prediction":
+        return colorize(area.prediction)
+    return confidence_image(area.confidence)
+
+
+def layer_url(model_name: str, scene: str, bounds: tuple[float, float, float, float],
+              layer: str) -> tuple[str, tuple]:
+    """(PNG data URL, Leaflet bounds) of one layer of a mapped area, at the area's resolution
+    (one screen pixel per 10 m pixel at zoom ~14) and warped for the web map."""
+    weights = services.model(model_name)[1].weights_sha256  # a retrained model: new pictures
+    return _layer_url(model_name, weights, scene, bounds, layer)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def _layer_url(model_name: str, weights: str | None, scene: str,
+               bounds: tuple[float, float, float, float], layer: str) -> tuple[str, tuple]:
+    from lulc_core.overlays import picture_overlay
+
+    area = services.area_prediction(model_name, scene, bounds)
+    overlay = picture_overlay(picture(area, layer), area.prediction != NODATA_INDEX, area.crs,
+                              area.transform)
+    return maps.png_data_url(overlay.image), overlay.bounds
+
+
+class _SideBySideOverlays(SideBySideLayers):
+    """folium's SideBySideLayers for image overlays, with the plugin served locally.
+
+    The plugin clips ``layer.getContainer()``, which only tile layers have; each overlay sits in
+    its own map pane (positioned like a tile container), and the pane is what gets clipped.
+    """
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+            [{{ this.layer_left.get_name() }}, {{ this.layer_right.get_name() }}].forEach(
+                function (layer) { layer.getContainer = function () { return this.getPane(); }; });
+            var {{ this.get_name() }} = L.control.sideBySide(
+                {{ this.layer_left.get_name() }}, {{ this.layer_right.get_name() }}
+            ).addTo({{ this._parent.get_name() }});
+        {% endmacro %}
+    """)
+
+    def __init__(self, layer_left, layer_right) -> None:
+        super().__init__(layer_left, layer_right)
+        if assets.asset_mode() == "local":
+            self.default_js = assets.urls(assets.SIDE_BY_SIDE_JS)
+            self.default_css = assets.urls(assets.SIDE_BY_SIDE_CSS)
+
+
+def swipe_map(area: AreaPrediction, model_name: str, scene: str, left: str, right: str,
+              basemap: bool) -> folium.Map:
+    """A map of the area with ``left`` and ``right`` layers either side of a draggable divider."""
+    w, s, e, n = area.bounds_wgs84
+    m = maps.base_map(AOI("area", w, s, e, n), basemap)
+    overlays = []
+    for side, layer in (("left", left), ("right", right)):
+        folium.map.CustomPane(f"swipe-{side}", z_index=400 + (side == "right")).add_to(m)
+        url, bounds = layer_url(model_name, scene, area.bounds_wgs84, layer)
+        overlay = folium.raster_layers.ImageOverlay(
+            image=url, bounds=[list(bounds[0]), list(bounds[1])], name=LAYERS[layer],
+            interactive=False, pane=f"swipe-{side}")
+        overlay.add_to(m)
+        overlays.append(overlay)
+    folium.Rectangle([[s, w], [n, e]], color="#ff00ff", weight=2, fill=False).add_to(m)
+    _SideBySideOverlays(*overlays).add_to(m)
+    return m
