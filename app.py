@@ -6,10 +6,14 @@ import streamlit as st
 from dashboard import services, share, state
 
 st.set_page_config(page_title="LULC mapping", layout="wide")
-# A shared link (or a reload) brings its city and model along: set before the sidebar's widgets.
+# A shared link (or a reload) brings its place, date and model along: set before the sidebar's
+# widgets are drawn.
 share.begin_run()
-share.restore_choice(share.CITY, state.CITY_KEY, [s.name for s in services.scenes()], "city",
-                     lambda: (state.city() or "").title())
+share.restore_choice(share.CITY, state.PLACE_KEY, [p.name for p in services.places()], "place",
+                     lambda: state.describe(state.place()))
+if state.place() is not None:
+    share.restore_choice(share.DATE, state.DATE_KEY, [s.acquired for s in state.place().scenes],
+                         "date", lambda: state.scene().acquired)
 share.restore_choice(share.MODEL, state.SEGMENTER_KEY,
                      [c.name for c in services.model_cards("segmentation")], "map model",
                      lambda: f"'{state.segmenter()}'")
@@ -24,6 +28,11 @@ page = st.navigation([
 ])
 # The address bar always holds a working link: the sidebar's choice here, the page's own state
 # (area, layers) written by the page itself.
-share.write({share.CITY: state.city(), share.MODEL: state.segmenter(),
-             **({} if page.url_path == "map_explorer" else dict.fromkeys(share.PAGE_KEYS))})
+place = state.place()
+share.write({
+    share.CITY: place.name if place else None,
+    share.DATE: state.scene().acquired if place and len(place.scenes) > 1 else None,
+    share.MODEL: state.segmenter(),
+    **({} if page.url_path == "map_explorer" else dict.fromkeys(share.PAGE_KEYS)),
+})
 page.run()

@@ -3,7 +3,8 @@ copied link (or a reload) opens the same view.
 
     /map_explorer?city=paris&model=unet-paris&area=2.28,48.81,2.42,48.9&left=image&right=prediction
 
-The page is the URL's path (Streamlit's own). A link is read on the first run of a browser
+``city`` is the sidebar's place (a city, or a site such as versailles with a ``date``); the page
+is the URL's path (Streamlit's own). A link is read on the first run of a browser
 session and checked; a part that no longer fits (unknown city, deleted model, a box outside the
 scene, an unknown layer) falls back to its default with a plain message, never an error. From
 then on every run writes the current view back, so the address bar is always a working link.
@@ -18,7 +19,7 @@ import streamlit as st
 from lulc_core.errors import LulcError
 from lulc_core.geo import parse_bbox
 
-CITY, MODEL, AREA, LEFT, RIGHT = "city", "model", "area", "left", "right"
+CITY, DATE, MODEL, AREA, LEFT, RIGHT = "city", "date", "model", "area", "left", "right"
 PAGE_KEYS = (AREA, LEFT, RIGHT)  # written by the Map explorer only
 _LINK = "_shared_link"  # session state: the link as opened, and the parts already applied
 _RUNS = "_shared_link_runs"  # session state: script runs so far in this session
@@ -59,8 +60,8 @@ def restore_choice(key: str, widget_key: str, choices: Sequence[str], what: str,
 
 
 def restore_area(scene_bounds: tuple[float, float, float, float],
-                 city: str) -> tuple[float, float, float, float] | None:
-    """The link's (W, S, E, N) box when it is readable and overlaps the city's scene, else None
+                 place: str) -> tuple[float, float, float, float] | None:
+    """The link's (W, S, E, N) box when it is readable and overlaps the place's scene, else None
     with a plain message."""
     text = take(AREA)
     if text is None:
@@ -73,7 +74,7 @@ def restore_area(scene_bounds: tuple[float, float, float, float],
         return None
     w, s, e, n = scene_bounds
     if box[2] <= w or box[0] >= e or box[3] <= s or box[1] >= n:
-        st.info(f"The link's area ({format_box(box)}) is outside the {city.title()} scene; "
+        st.info(f"The link's area ({format_box(box)}) is outside the {place.title()} scene; "
                 "pick an area below.")
         return None
     return box

@@ -16,6 +16,7 @@ from lulc_core.classes import NODATA_INDEX
 from lulc_core.geo import AOI
 
 if TYPE_CHECKING:
+    from lulc_core.data.scene import SceneManifest
     from lulc_core.predict import AreaPrediction
 
 # layer key (as written in shared links) -> what people read
@@ -24,17 +25,20 @@ LAYERS: dict[str, str] = {
     "truth": "Official map (Urban Atlas)",
     "prediction": "Model's map",
     "confidence": "Confidence (dark = unsure)",
+    "patches": "EuroSAT patches",
 }
 DEFAULT_PAIR = ("image", "prediction")
 
 
-def available(area: AreaPrediction) -> list[str]:
-    """The layer keys this area can show (no Urban Atlas truth: no ``truth``)."""
-    return [k for k in LAYERS if k != "truth" or area.truth is not None]
+def available(area: AreaPrediction, patches: bool) -> list[str]:
+    """The layer keys this area can show: ``truth`` only with Urban Atlas truth, ``patches``
+    only when a patch classification map was made."""
+    return [k for k in LAYERS
+            if (k != "truth" or area.truth is not None) and (k != "patches" or patches)]
 
 
 def picture(area: AreaPrediction, layer: str) -> np.ndarray:
-    """uint8 (H, W, 3) picture of one layer of the area, on the area's grid."""
+    """uint8 (H, W, 3) picture of one pixel layer of the area (not ``patches``), on its grid."""
     from lulc_core.render import colorize, confidence_image
 
     if layer == "image":
@@ -46,22 +50,28 @@ def picture(area: AreaPrediction, layer: str) -> np.ndarray:
     return confidence_image(area.confidence)
 
 
-def layer_url(model_name: str, scene: str, bounds: tuple[float, float, float, float],
-              layer: str) -> tuple[str, tuple]:
-    """(PNG data URL, Leaflet bounds) of one layer of a mapped area, at the area's resolution
-    (one screen pixel per 10 m pixel at zoom ~14) and warped for the web map."""
-    weights = services.model(model_name)[1].weights_sha256  # a retrained model: new pictures
-    return _layer_url(model_name, weights, scene, bounds, layer)
+def layer_url(layer: str, model_name: str, scene: SceneManifest,
+              bounds: tuple[float, float, float, float], classifier: str | None) -> tuple[str, tuple]:
+    """(PNG data URL, Leaflet bounds) of one layer of a mapped area at the area's own resolution
+    (10 m pixels; the patch map's 640 m cells), warped for the web map; cached per model
+    version, scene version, box and layer."""
+    weights = services.model(classifier if layer == "patches" else model_name)[1].weights_sha256
+    return _layer_url(layer, model_name, classifier, weights, scene.name, scene.created, bounds)
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
-def _layer_url(model_name: str, weights: str | None, scene: str,
-               bounds: tuple[float, float, float, float], layer: str) -> tuple[str, tuple]:
-    from lulc_core.overlays import picture_overlay
+def _layer_url(layer: str, model_name: str, classifier: str | None, weights: str | None,
+               scene: str, scene_created: str | None,
+               bounds: tuple[float, float, float, float]) -> tuple[str, tuple]:
+    from lulc_core.overlays import classes_overlay, picture_overlay
 
-    area = services.area_prediction(model_name, scene, bounds)
-    overlay = picture_overlay(picture(area, layer), area.prediction != NODATA_INDEX, area.crs,
-                              area.transform)
+    if layer == "patches":
+        patches = services.patch_map(classifier, scene, bounds)
+        overlay = classes_overlay(patches.classes, patches.crs, patches.transform, patches.palette())
+    else:
+        area = services.area_prediction(model_name, scene, bounds)
+        overlay = picture_overlay(picture(area, layer), area.prediction != NODATA_INDEX, area.crs,
+                                  area.transform)
     return maps.png_data_url(overlay.image), overlay.bounds
 
 
@@ -89,15 +99,15 @@ class _SideBySideOverlays(SideBySideLayers):
             self.default_css = assets.urls(assets.SIDE_BY_SIDE_CSS)
 
 
-def swipe_map(area: AreaPrediction, model_name: str, scene: str, left: str, right: str,
-              basemap: bool) -> folium.Map:
+def swipe_map(area: AreaPrediction, left: str, right: str, model_name: str, scene: SceneManifest,
+              classifier: str | None, basemap: bool) -> folium.Map:
     """A map of the area with ``left`` and ``right`` layers either side of a draggable divider."""
     w, s, e, n = area.bounds_wgs84
     m = maps.base_map(AOI("area", w, s, e, n), basemap)
     overlays = []
     for side, layer in (("left", left), ("right", right)):
         folium.map.CustomPane(f"swipe-{side}", z_index=400 + (side == "right")).add_to(m)
-        url, bounds = layer_url(model_name, scene, area.bounds_wgs84, layer)
+        url, bounds = layer_url(layer, model_name, scene, area.bounds_wgs84, classifier)
         overlay = folium.raster_layers.ImageOverlay(
             image=url, bounds=[list(bounds[0]), list(bounds[1])], name=LAYERS[layer],
             interactive=False, pane=f"swipe-{side}")
