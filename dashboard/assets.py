@@ -119,8 +119,8 @@ def fetch(dest: Path = VENDOR) -> None:
             unpacked = staging / inside
             if package.commonjs:
                 source = (unpacked / package.commonjs).read_text(encoding="utf-8")
-                (unpacked / f"{pkg}.js").write_text(wrap_commonjs(source, f"{pkg} {package.version}"),
-                                                    encoding="utf-8")
+                wrapped = wrap_commonjs(source, f"{pkg} {package.version}")
+                (unpacked / f"{pkg}.js").write_text(wrapped, encoding="utf-8")
             target = dest / pkg
             shutil.rmtree(target, ignore_errors=True)
             target.parent.mkdir(parents=True, exist_ok=True)

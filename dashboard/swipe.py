@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import folium
 import numpy as np
+import pandas as pd
 import streamlit as st
 from folium.plugins import SideBySideLayers
 from folium.template import Template
@@ -28,6 +29,7 @@ LAYERS: dict[str, str] = {
     "patches": "EuroSAT patches",
 }
 DEFAULT_PAIR = ("image", "prediction")
+SHARES = ("truth %", "model %")  # the legend's number columns
 
 
 def available(area: AreaPrediction, patches: bool) -> list[str]:
@@ -35,6 +37,16 @@ def available(area: AreaPrediction, patches: bool) -> list[str]:
     only when a patch classification map was made."""
     return [k for k in LAYERS
             if (k != "truth" or area.truth is not None) and (k != "patches" or patches)]
+
+
+def legend(area: AreaPrediction) -> pd.DataFrame:
+    """The legend beside the swipe map: colour, everyday class name, share of the area on the
+    official map (when there is one) and on the model's map."""
+    from lulc_core.summary import plain_legend
+
+    table = plain_legend(area).rename(columns={
+        "color": "colour", "name": "class", "truth_pct": SHARES[0], "predicted_pct": SHARES[1]})
+    return table[["colour", "class", *(SHARES if area.truth is not None else SHARES[1:])]]
 
 
 def picture(area: AreaPrediction, layer: str) -> np.ndarray:
@@ -51,7 +63,8 @@ def picture(area: AreaPrediction, layer: str) -> np.ndarray:
 
 
 def layer_url(layer: str, model_name: str, scene: SceneManifest,
-              bounds: tuple[float, float, float, float], classifier: str | None) -> tuple[str, tuple]:
+              bounds: tuple[float, float, float, float],
+              classifier: str | None) -> tuple[str, tuple]:
     """(PNG data URL, Leaflet bounds) of one layer of a mapped area at the area's own resolution
     (10 m pixels; the patch map's 640 m cells), warped for the web map; cached per model
     version, scene version, box and layer."""
@@ -67,7 +80,8 @@ def _layer_url(layer: str, model_name: str, classifier: str | None, weights: str
 
     if layer == "patches":
         patches = services.patch_map(classifier, scene, bounds)
-        overlay = classes_overlay(patches.classes, patches.crs, patches.transform, patches.palette())
+        overlay = classes_overlay(patches.classes, patches.crs, patches.transform,
+                                  patches.palette())
     else:
         area = services.area_prediction(model_name, scene, bounds)
         overlay = picture_overlay(picture(area, layer), area.prediction != NODATA_INDEX, area.crs,

@@ -20,7 +20,7 @@ from matplotlib.figure import Figure
 
 from lulc_core.artifacts import ModelCard
 from lulc_core.render import colorize, confidence_image
-from lulc_core.summary import AreaSummary, summarise
+from lulc_core.summary import AreaSummary, plain_legend, summarise
 
 if TYPE_CHECKING:
     from lulc_core.data.scene import SceneManifest
@@ -126,14 +126,8 @@ def _text_block(fig: Figure, x: float, y: float, heading: str, lines: list[str],
 
 def _legend_rows(area: AreaPrediction) -> tuple[list[str], list[str], list[str], list[str]]:
     """(colours, plain class names, truth "km2 %", model "km2 %") of the classes that show on
-    the panels (at least 0.005 km2, what prints as 0.01), largest official area first."""
-    from lulc_core.summary import PLAIN_NAMES
-
-    table = area.area_table
-    has_truth = "truth_km2" in table
-    km2 = table[["predicted_km2", "truth_km2"]].max(axis=1) if has_truth else table["predicted_km2"]
-    shown = table[km2 >= 0.005].sort_values("truth_km2" if has_truth else "predicted_km2",
-                                             ascending=False)
+    the panels (0.005 km2 and more, what prints as 0.01), largest official area first."""
+    shown = plain_legend(area, min_km2=0.00499)
 
     # km2 and % share one cell: DejaVu Sans digits all have the same width and U+2007 (figure
     # space) is as wide as a digit, so the numbers line up with half the text objects (drawing
@@ -141,12 +135,10 @@ def _legend_rows(area: AreaPrediction) -> tuple[list[str], list[str], list[str],
     def cell(km2: float, pct: float) -> str:
         return f"{km2:>6.2f} {pct:>5.1f}".replace(" ", "\u2007")
 
-    truth = ([cell(r.truth_km2, r.truth_pct) for _, r in shown.iterrows()] if has_truth
+    truth = ([cell(r.truth_km2, r.truth_pct) for r in shown.itertuples()] if "truth_km2" in shown
              else ["-"] * len(shown))
-    model = [cell(r.predicted_km2, r.predicted_pct) for _, r in shown.iterrows()]
-    names = [PLAIN_NAMES.get(int(code or 0), name)
-             for code, name in zip(shown["code"], shown["class"])]
-    return [c or "#000000" for c in shown["color"]], names, truth, model
+    model = [cell(r.predicted_km2, r.predicted_pct) for r in shown.itertuples()]
+    return [c or "#000000" for c in shown["color"]], list(shown["name"]), truth, model
 
 
 def _legend(ax, area: AreaPrediction) -> None:

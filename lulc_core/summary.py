@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
+import pandas as pd
 
 from lulc_core.classes import NODATA_INDEX
 
@@ -176,3 +177,17 @@ def summarise(area: AreaPrediction) -> AreaSummary:
         weakest=weakest, sure_pct=float(100 * (conf >= SURE).sum() / n),
         unsure_pct=float(100 * (conf < UNSURE).sum() / n),
     )
+
+
+def plain_legend(area: AreaPrediction, min_km2: float = 0.0) -> pd.DataFrame:
+    """The area table with everyday class names: columns ``color``, ``name`` and the table's
+    km2 / % columns, classes with more than ``min_km2`` on either map, largest official (else
+    predicted) area first."""
+    table = area.area_table
+    has_truth = "truth_km2" in table
+    km2 = table[["predicted_km2", "truth_km2"]].max(axis=1) if has_truth else table["predicted_km2"]
+    shown = table[km2 > min_km2].sort_values("truth_km2" if has_truth else "predicted_km2",
+                                             ascending=False)
+    names = [PLAIN_NAMES.get(int(code), name)
+             for code, name in zip(shown["code"].fillna(0), shown["class"])]
+    return shown.assign(name=names).drop(columns=["class", "code"])

@@ -9,7 +9,7 @@ from dashboard import assets, maps, services, share, state, swipe
 from lulc_core.errors import LulcError
 from lulc_core.geo import AOI, parse_bbox
 from lulc_core.overlays import classes_overlay
-from lulc_core.summary import PLAIN_NAMES, summarise
+from lulc_core.summary import summarise
 
 DRAW, TYPE = "Draw on the map", "Type a box"
 
@@ -144,20 +144,15 @@ for side, param, default in (("left", share.LEFT, 0), ("right", share.RIGHT, 1))
                              format_func=swipe.LAYERS.get)
 left_layer, right_layer = st.session_state["swipe_left"], st.session_state["swipe_right"]
 share.write({share.LEFT: left_layer, share.RIGHT: right_layer})
-map_col, legend_col = st.columns([3, 1])
+map_col, legend_col = st.columns([2, 1])
 with map_col:
-    st_folium(swipe.swipe_map(area, left_layer, right_layer, model_name, scene, classifier, basemap),
-              key="swipe_map", height=520, use_container_width=True, returned_objects=[],
-              pixelated=True)
-table = area.area_table
-shown = table[(table["predicted_km2"] > 0) | (table.get("truth_km2", 0) > 0)].sort_values("truth_km2" if area.truth is not None else "predicted_km2",
-                                    ascending=False)
-legend_col.dataframe(maps.swatches(pd.DataFrame({
-    "colour": shown["color"], "class": [PLAIN_NAMES.get(int(c), n) for c, n in
-                                        zip(shown["code"].fillna(0), shown["class"])],
-    **({"truth %": shown["truth_pct"]} if area.truth is not None else {}),
-    "model %": shown["predicted_pct"]})), hide_index=True, key="swipe_legend", height=520,
-    column_config={c: st.column_config.NumberColumn(format="%.1f") for c in ("truth %", "model %")})
+    swipe_view = swipe.swipe_map(area, left_layer, right_layer, model_name, scene, classifier,
+                                 basemap)
+    st_folium(swipe_view, key="swipe_map", height=520, use_container_width=True,
+              returned_objects=[], pixelated=True)
+legend_col.dataframe(maps.swatches(swipe.legend(area)), hide_index=True, key="swipe_legend",
+                     height=520, column_config={
+                         c: st.column_config.NumberColumn(format="%.1f") for c in swipe.SHARES})
 if "patches" in (left_layer, right_layer):
     legend_col.dataframe(maps.swatches(maps.patch_legend(patches)), hide_index=True,
                          key="swipe_patch_legend",
@@ -181,7 +176,9 @@ else:
 cols[2].image(colorize(area.prediction), caption=f"Prediction ({model_name})", width="stretch")
 cols[3].image(confidence_image(area.confidence), caption="Confidence", width="stretch")
 
+table = area.area_table
 truth_columns = {"truth km2": "truth_km2", "truth %": "truth_pct"} if area.truth is not None else {}
+shown = table[(table["predicted_km2"] > 0) | (table.get("truth_km2", 0) > 0)]
 st.subheader("Legend and area per class")
 st.caption("Colours are the official Urban Atlas legend. Areas in km2 and as a share of the box"
            + ("." if truth_columns else ", as the model predicts them (no truth here)."))
