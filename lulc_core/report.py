@@ -13,7 +13,7 @@ import io
 import textwrap
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 from matplotlib.figure import Figure
@@ -32,9 +32,8 @@ FONT = 7.0
 
 SENTINEL_LICENCE = ("Contains modified Copernicus Sentinel data{year}. Free and open data under "
                     "the Copernicus data policy (Regulation (EU) No 1159/2013).")
-URBAN_ATLAS_LICENCE = ("Urban Atlas: © European Union, Copernicus Land Monitoring Service"
-                       "{year}, European Environment Agency (EEA). Free and open use with "
-                       "attribution.")
+URBAN_ATLAS_LICENCE = ("Urban Atlas: © European Union, Copernicus Land Monitoring Service, "
+                       "European Environment Agency (EEA). Free and open use with attribution.")
 EUROSAT_CREDIT = ("Imagery textures: EuroSAT (Helber et al. 2019, CC BY 4.0), image patches made "
                   "from Copernicus Sentinel-2 data.")
 READING_GUIDE = [
@@ -54,36 +53,18 @@ def _panel(picture: np.ndarray) -> np.ndarray:
     return picture[::step, ::step]
 
 
-def _scene_facts(scene: SceneManifest) -> dict[str, Any]:
-    """Date(s), processing baseline, level and credit line of a scene, wherever its importer put
-    them: the manifest's own fields (real imports record ``acquired``, ``processing_baseline``,
-    ``level``, ``attribution``) or its STAC / SAFE item records (``datetime``,
-    ``processing_baseline``)."""
-    info = scene.model_dump()
-    items = info.get("items") or []
-    dates = [info["acquired"]] if info.get("acquired") else sorted(
-        {str(i["datetime"])[:10] for i in items if i.get("datetime")})
-    baselines = [info["processing_baseline"]] if info.get("processing_baseline") else sorted(
-        {str(i["processing_baseline"]) for i in items if i.get("processing_baseline")})
-    return {"dates": dates, "baselines": baselines, "level": info.get("level"),
-            "attribution": info.get("attribution")}
-
-
 def provenance_lines(scene: SceneManifest, has_truth: bool) -> list[str]:
     """Where the scene and its truth come from, and the licence lines those sources ask for."""
-    facts = _scene_facts(scene)
-    dates = ", ".join(facts["dates"]) or "not recorded"
     if scene.synthetic:
         lines = [f"Scene '{scene.name}': SYNTHETIC demo scene (a made-up city layout), not a real "
                  "Sentinel-2 acquisition.", f"Built: {(scene.created or 'not recorded')[:10]}.",
                  EUROSAT_CREDIT]
     else:
-        level = f" {facts['level']}" if facts["level"] else ""
-        lines = [f"Scene '{scene.name}': real Sentinel-2{level} imagery ({scene.source}).",
-                 f"Acquired: {dates}. Processing baseline: "
-                 f"{', '.join(facts['baselines']) or 'not recorded'}. CRS {scene.crs}.",
-                 facts["attribution"] or SENTINEL_LICENCE.format(
-                     year=f" {facts['dates'][0][:4]}" if facts["dates"] else "")]
+        year = f" {scene.acquired[:4]}" if scene.acquired else ""
+        lines = [f"Scene '{scene.name}': real Sentinel-2 {scene.level} imagery ({scene.source}).",
+                 f"Acquired: {scene.acquired or 'not recorded'}. Processing baseline: "
+                 f"{scene.processing_baseline or 'not recorded'}. CRS {scene.crs}.",
+                 scene.attribution or SENTINEL_LICENCE.format(year=year)]
     if not has_truth:
         lines.append("Ground truth: none for this area (no Urban Atlas product covers it).")
     elif scene.labels_source in (None, "synthetic-demo"):
@@ -91,7 +72,7 @@ def provenance_lines(scene: SceneManifest, has_truth: bool) -> list[str]:
                      "Urban Atlas product).")
     else:
         lines += [f"Ground truth: Urban Atlas ({Path(scene.labels_source).name}).",
-                  URBAN_ATLAS_LICENCE.format(year="")]
+                  URBAN_ATLAS_LICENCE]
     lines.append("Class names and colours: Urban Atlas 2018 nomenclature, © European Union, "
                  "Copernicus Land Monitoring Service, EEA.")
     return lines
@@ -158,7 +139,8 @@ def _legend(ax, area: AreaPrediction) -> None:
             cell.set_text_props(ha="left")
         if r == 0:
             cell.set_text_props(fontweight="bold")
-    ax.set_title("Legend: area per class on the official map\n(truth) and on the model's map",
+    ax.set_title("Legend: area per class on the official map\n(truth) and on the model's map"
+                 if area.truth is not None else "Legend: area per class on the model's map",
                  fontsize=FONT + 1, loc="left")
 
 

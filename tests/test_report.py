@@ -96,11 +96,11 @@ def test_provenance_of_a_real_scene() -> None:
         name="versailles", city="paris", bounds_wgs84=(2.07, 48.79, 2.14, 48.83), crs="EPSG:32631",
         bands=["B02", "B03", "B04"], synthetic=False,
         source="stac:https://earth-search.aws.element84.com/v1",
-        items=[{"id": "S2A_31UDQ_20190708_0_L2A", "datetime": "2019-07-08T10:56:21Z",
-                "processing_baseline": "02.13"}],
+        items=[{"id": "S2A_31UDQ_20190708_0_L2A"}], acquired="2019-07-08",
+        processing_baseline="02.13",
         labels_source="/data/FR001L2_PARIS_UA2018.gpkg")
     lines = "\n".join(provenance_lines(real, has_truth=True))
-    assert "real Sentinel-2 imagery" in lines and "Acquired: 2019-07-08" in lines
+    assert "real Sentinel-2 L2A imagery" in lines and "Acquired: 2019-07-08" in lines
     assert "Processing baseline: 02.13" in lines
     assert "Contains modified Copernicus Sentinel data 2019" in lines
     assert "Urban Atlas (FR001L2_PARIS_UA2018.gpkg)" in lines
