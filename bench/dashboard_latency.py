@@ -142,8 +142,8 @@ def real_sample_latency() -> None:
         print(f"page Map explorer on {SITE} first render, cold caches {time.perf_counter() - t0:6.2f} s")
         t0 = time.perf_counter()
         tab.get_by_text("Whole scene (").click()
-        tab.get_by_text("EuroSAT patches (").first.wait_for(timeout=120_000)
-        _wait_done(tab)
+        tab.get_by_text("EuroSAT patches (").first.wait_for(timeout=600_000)  # loads two models
+        _wait_done(tab, 600)
         print(f"{SITE} whole scene mapped (U-Net + EuroSAT patches, cold) {time.perf_counter() - t0:6.2f} s")
 
 

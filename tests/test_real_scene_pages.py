@@ -10,6 +10,7 @@ folder is beside the clone (CI always has it).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -146,7 +147,7 @@ def test_map_explorer_maps_the_real_sample(app: AppTest) -> None:
     legend = next(d.value for d in at.dataframe if "predicted %" in d.value.columns)
     assert "truth km2" not in legend.columns and legend["predicted %"].sum() == pytest.approx(100)
     # the EuroSAT patch layer is on by default on a real scene, with its own legend
-    assert at.slider(key="op_patch").value > 0
+    assert at.slider(key="op_patch_real").value > 0
     patches = next(d.value for d in at.dataframe if "share %" in d.value.columns)
     assert set(patches["class"]) <= {"AnnualCrop", "Forest", "HerbaceousVegetation", "Highway",
                                      "Industrial", "Pasture", "PermanentCrop", "Residential",
@@ -173,3 +174,40 @@ def test_date_switch_changes_the_image(app: AppTest, data_dir: Path) -> None:
     after = _image_urls(at)
     assert len(after) == len(before) == 3  # image, prediction, confidence (no truth)
     assert after[0] != before[0]  # another acquisition, another picture
+
+
+def test_a_box_smaller_than_a_patch_keeps_the_segmenter_map(app: AppTest) -> None:
+    app.session_state["city"] = "versailles"
+    at = app.switch_page("pages/map_explorer.py").run()
+    at.radio(key="map_area_versailles").set_value("Type a box").run()
+    at.text_input(key="map_bbox_versailles").set_value("2.115,48.800,2.120,48.803").run()  # ~370 m
+    assert not at.exception and not at.error
+    assert any(re.match(r"Mapped 0\.1\d km2", c.value) for c in at.caption), [c.value for c in at.caption]
+    assert any(c.value.startswith("EuroSAT patches not shown") and "smaller than one" in c.value
+               for c in at.caption)
+
+
+def test_layers_start_from_the_defaults_of_the_scene_kind(
+        data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import shutil
+
+    from lulc_core.data.scene import MANIFEST
+
+    # the real sample, and a synthetic place made of the same files
+    scenes = tmp_path / "scenes"
+    shutil.copytree(data_dir / "scenes" / SAMPLE, scenes / SAMPLE)
+    fake = scenes / "synthetic-versailles"
+    shutil.copytree(data_dir / "scenes" / SAMPLE, fake)
+    (fake / MANIFEST).write_text((fake / MANIFEST).read_text()
+                                 .replace('"synthetic": false', '"synthetic": true')
+                                 .replace('"site": "versailles"', '"site": null')
+                                 .replace(f'"name": "{SAMPLE}"', '"name": "synthetic-versailles"'))
+    monkeypatch.setenv("LULC_DATA_DIR", str(tmp_path))
+    at = AppTest.from_file(str(REPO_ROOT / "app.py"), default_timeout=180)
+    at.session_state["city"] = "synthetic-versailles"
+    at.switch_page("pages/map_explorer.py").run()
+    assert (at.slider(key="op_pred_synthetic").value,
+            at.slider(key="op_patch_synthetic").value) == (0.7, 0.0)
+    at.session_state["city"] = "versailles"
+    at.run()  # the same page, now on a real scene: its own defaults, not the previous values
+    assert (at.slider(key="op_pred_real").value, at.slider(key="op_patch_real").value) == (0.0, 0.7)
