@@ -162,7 +162,9 @@ with map_col:
               returned_objects=[], pixelated=True)
 legend_col.dataframe(maps.swatches(swipe.legend(area)), hide_index=True, key="swipe_legend",
                      height=520, column_config={
-                         c: st.column_config.NumberColumn(format="%.1f") for c in swipe.SHARES})
+                         "colour": st.column_config.Column(width="small"),
+                         **{c: st.column_config.NumberColumn(format="%.1f", width="small")
+                            for c in swipe.SHARES}})
 if "patches" in (left_layer, right_layer):
     legend_col.dataframe(maps.swatches(maps.patch_legend(patches)), hide_index=True,
                          key="swipe_patch_legend",
