@@ -34,6 +34,7 @@ demo: install assets demo-data
 
 test: install assets demo-data
 	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) || echo "chromium not installed: browser test will be skipped"
+	command -v pdftoppm >/dev/null || (apt-get update -qq && apt-get install -y -qq poppler-utils >/dev/null) || echo "poppler-utils not installed: the report's PNG check will be skipped"
 	$(BIN)/python -m pytest -q
 
 bench: install

@@ -98,7 +98,23 @@ def classes_overlay(classes: np.ndarray, crs: str, transform, palette: np.ndarra
         classes: uint8 (H, W) class indices, 255 = no data (transparent).
         crs, transform: grid of ``classes``.
         palette: uint8 (256, 3) colour of each index (default: the Urban Atlas legend).
-        max_side: longest side of the picture in pixels.
+        max_side, min_side: see :func:`picture_overlay`.
+    """
+    colours = legend_palette() if palette is None else palette
+    return picture_overlay(colours[classes], classes != NODATA_INDEX, crs, transform, max_side,
+                           min_side)
+
+
+def picture_overlay(picture: np.ndarray, valid: np.ndarray, crs: str, transform,
+                    max_side: int = 2048, min_side: int = 512) -> Overlay:
+    """A picture of an area on its grid, warped to Web Mercator with nearest neighbour (10 m
+    pixels and class colours stay exact).
+
+    Args:
+        picture: uint8 (H, W, 3).
+        valid: bool (H, W); False = no data (transparent).
+        crs, transform: grid of the picture.
+        max_side: longest side of the warped picture in pixels.
         min_side: coarse grids (a patch map has one cell per 640 m) are drawn on a finer
             picture of at least this side, so cell edges stay straight after the warp.
     """
@@ -107,16 +123,14 @@ def classes_overlay(classes: np.ndarray, crs: str, transform, palette: np.ndarra
 
     from lulc_core.data.sentinel2 import rasterio_bounds
 
-    h, w = classes.shape
+    h, w = valid.shape
     dst_transform, dst_w, dst_h = calculate_default_transform(
         crs, WEB_MERCATOR, w, h, *rasterio_bounds(transform, w, h))
     finer = -(-min_side // max(dst_h, dst_w))  # ceil; 1 for 10 m maps of a few km and more
     out_h, out_w = thumbnail_shape(dst_h * finer, dst_w * finer, max_side)
     dst_transform = dst_transform @ dst_transform.scale(dst_w / out_w, dst_h / out_h)
-    warped = np.full((out_h, out_w), NODATA_INDEX, np.uint8)
-    reproject(classes, warped, src_transform=transform, src_crs=crs, dst_transform=dst_transform,
-              dst_crs=WEB_MERCATOR, resampling=Resampling.nearest, src_nodata=NODATA_INDEX,
-              dst_nodata=NODATA_INDEX)
-    alpha = np.where(warped != NODATA_INDEX, 255, 0).astype(np.uint8)
-    colours = legend_palette() if palette is None else palette
-    return Overlay(np.dstack([colours[warped], alpha]), _bounds_latlon(dst_transform, out_w, out_h))
+    rgba = np.dstack([picture, np.where(valid, 255, 0).astype(np.uint8)]).transpose(2, 0, 1)
+    warped = np.zeros((4, out_h, out_w), np.uint8)  # alpha 0 outside the area
+    reproject(np.ascontiguousarray(rgba), warped, src_transform=transform, src_crs=crs,
+              dst_transform=dst_transform, dst_crs=WEB_MERCATOR, resampling=Resampling.nearest)
+    return Overlay(warped.transpose(1, 2, 0).copy(), _bounds_latlon(dst_transform, out_w, out_h))

@@ -5,10 +5,11 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from dashboard import assets, maps, services, state
+from dashboard import assets, maps, services, share, state, swipe
 from lulc_core.errors import LulcError
 from lulc_core.geo import AOI, parse_bbox
 from lulc_core.overlays import classes_overlay
+from lulc_core.summary import summarise
 
 DRAW, TYPE = "Draw on the map", "Type a box"
 
@@ -35,8 +36,14 @@ st.markdown(f"Place **{state.describe(place)}**"
             + "the model's map.")
 
 presets = maps.area_presets(place.name, scene)
-choice = st.radio("Area to map", [*presets, DRAW, TYPE], horizontal=True,
-                  key=f"map_area_{place.name}", index=None)
+area_key, box_key = f"map_area_{place.name}", f"map_bbox_{place.name}"
+shared_box = share.restore_area(scene.bounds_wgs84, place.name)
+if shared_box is not None:  # a shared link: its box as the preset it is, or typed in
+    preset = next((name for name, aoi in presets.items() if aoi.bounds == shared_box), None)
+    st.session_state[area_key] = preset or TYPE
+    if preset is None:
+        st.session_state[box_key] = share.format_box(shared_box)
+choice = st.radio("Area to map", [*presets, DRAW, TYPE], horizontal=True, key=area_key, index=None)
 bounds = None
 if choice is None:
     st.info("Pick a ready-made area above, or draw your own rectangle on the map.")
@@ -44,7 +51,7 @@ elif choice in presets:
     bounds = presets[choice].bounds
 elif choice == TYPE:
     example = next(iter(presets.values())).bounds if presets else scene.bounds_wgs84
-    text = st.text_input("Box (west,south,east,north in degrees)", key=f"map_bbox_{place.name}",
+    text = st.text_input("Box (west,south,east,north in degrees)", key=box_key,
                          placeholder="{:.2f},{:.2f},{:.2f},{:.2f}".format(*example))
     try:
         bounds = parse_bbox(text).bounds if text else None
@@ -94,6 +101,8 @@ if area is not None and classifier and patch_opacity > 0:
         patches = services.patch_map(classifier, scene.name, bounds)
     except LulcError as e:  # e.g. an area smaller than one patch: the U-Net map still shows
         patch_problem = f"EuroSAT patches not shown: {e}"
+share.write({share.AREA: share.format_box(bounds) if area is not None else None,
+             **({} if area is not None else {share.LEFT: None, share.RIGHT: None})})
 
 m = maps.base_map(AOI(scene.name, *scene.bounds_wgs84), basemap)
 for layer, opacity, label in (("rgb", rgb_opacity, "Sentinel-2 true colour"),
@@ -126,6 +135,40 @@ if problem:
     st.stop()
 if area is None:
     st.stop()
+
+summary = summarise(area)
+st.info(summary.text, icon=":material/summarize:")
+
+st.subheader("Compare two layers")
+st.caption("Drag the round handle on the map: the left layer shows left of the line, the right "
+           "layer right of it.")
+layers = swipe.available(area, patches is not None)
+picks = st.columns(2)
+for side, param, default in (("left", share.LEFT, 0), ("right", share.RIGHT, 1)):
+    key = f"swipe_{side}"
+    share.restore_choice(param, key, layers, f"{side} layer",
+                         lambda d=default: swipe.LAYERS[swipe.DEFAULT_PAIR[d]])
+    if st.session_state.get(key) not in layers:
+        st.session_state[key] = swipe.DEFAULT_PAIR[default]
+    picks[default].selectbox(f"{side.title()} of the line", layers, key=key,
+                             format_func=swipe.LAYERS.get)
+left_layer, right_layer = st.session_state["swipe_left"], st.session_state["swipe_right"]
+share.write({share.LEFT: left_layer, share.RIGHT: right_layer})
+map_col, legend_col = st.columns([2, 1])
+with map_col:
+    swipe_view = swipe.swipe_map(area, left_layer, right_layer, model_name, scene, classifier,
+                                 basemap)
+    st_folium(swipe_view, key="swipe_map", height=520, use_container_width=True,
+              returned_objects=[], pixelated=True)
+legend_col.dataframe(maps.swatches(swipe.legend(area)), hide_index=True, key="swipe_legend",
+                     height=520, column_config={
+                         "colour": st.column_config.Column(width="small"),
+                         **{c: st.column_config.NumberColumn(format="%.1f", width="small")
+                            for c in swipe.SHARES}})
+if "patches" in (left_layer, right_layer):
+    legend_col.dataframe(maps.swatches(maps.patch_legend(patches)), hide_index=True,
+                         key="swipe_patch_legend",
+                         column_config={"share %": st.column_config.NumberColumn(format="%.1f")})
 
 km2 = area.prediction.size / 1e4
 st.caption(f"Mapped {km2:.{0 if km2 >= 1 else 2}f} km2 in {area.seconds:.1f} s. Left to right: "
@@ -160,11 +203,27 @@ st.dataframe(maps.swatches(legend), hide_index=True, key="map_legend", column_co
     **{c: st.column_config.NumberColumn(format="%.2f") for c in ("truth km2", "predicted km2")},
     **{c: st.column_config.NumberColumn(format="%.1f %%") for c in ("truth %", "predicted %")}})
 card = services.model(model_name)[1]
-left, right = st.columns(2)
-left.download_button("Download prediction (GeoTIFF)", lambda: area.to_geotiff_bytes(card),
-                     file_name=f"{scene.name}-prediction.tif", mime="image/tiff", key="dl_tif")
-right.download_button("Download areas (CSV)", table.to_csv(index=False),
-                      file_name=f"{scene.name}-areas.csv", mime="text/csv", key="dl_csv")
+title = (f"{place.name.title()}" + (f", {scene.acquired}" if scene.acquired else "")
+         + f": {choice if choice in presets else 'box ' + share.format_box(bounds)}")
+
+
+def _report() -> bytes:
+    from lulc_core.report import report_pdf  # matplotlib loads on the first click, not before
+
+    return report_pdf(area, card, scene, title, summary)
+
+
+report_col, tif_col, csv_col = st.columns(3)
+report_col.download_button("Download one-page report (PDF)", _report,
+                           file_name=f"{scene.name}-report.pdf", mime="application/pdf",
+                           key="dl_report", type="primary",
+                           help="A4 page for people who were not at the demo: the four pictures, "
+                                "the legend with areas, the summary above, the model's scores "
+                                "and where the data comes from.")
+tif_col.download_button("Download prediction (GeoTIFF)", lambda: area.to_geotiff_bytes(card),
+                        file_name=f"{scene.name}-prediction.tif", mime="image/tiff", key="dl_tif")
+csv_col.download_button("Download areas (CSV)", table.to_csv(index=False),
+                        file_name=f"{scene.name}-areas.csv", mime="text/csv", key="dl_csv")
 
 if patch_problem:
     st.caption(patch_problem)

@@ -144,11 +144,11 @@ def test_map_explorer_maps_the_real_sample(app: AppTest) -> None:
     assert not at.exception
     assert any(c.value.startswith("Mapped 25 km2") for c in at.caption)
     assert any("Urban Atlas truth**: not available for this sample" in i.value for i in at.info)
-    legend = at.dataframe[0].value
+    legend = next(d.value for d in at.dataframe if "predicted %" in d.value.columns)
     assert "truth km2" not in legend.columns and legend["predicted %"].sum() == pytest.approx(100)
     # the EuroSAT patch layer is on by default on a real scene, with its own legend
     assert at.slider(key="op_patch_real").value > 0
-    patches = at.dataframe[1].value
+    patches = next(d.value for d in at.dataframe if "share %" in d.value.columns)
     assert set(patches["class"]) <= {"AnnualCrop", "Forest", "HerbaceousVegetation", "Highway",
                                      "Industrial", "Pasture", "PermanentCrop", "Residential",
                                      "River", "SeaLake"}
