@@ -164,6 +164,14 @@ def train_segmenter(config: SegmenterTrainConfig, progress: bool = True, resume:
         raise ModelMismatchError(
             f"--init-model {config.init_model} is not a U-Net with encoder {config.encoder}: "
             "pick a segmenter with the same encoder")
+    # the model is built before the run folder exists, so a bad encoder or weights choice
+    # leaves nothing behind
+    torch.manual_seed(config.seed)
+    if init is not None:
+        model = init[0].float().to(device)
+    else:
+        model = build_segmenter(config.encoder, len(ds.stats["bands"]), num_classes,
+                                config.encoder_weights, config.eurosat_model).to(device)
     run_dir = open_run(name, config.model_dump(), resume=resume, overwrite=overwrite)
     torch.manual_seed(config.seed)
     train_idx, val_idx, split_method = _train_val_indices(ds, config.val_fraction, config.seed)
@@ -175,11 +183,6 @@ def train_segmenter(config: SegmenterTrainConfig, progress: bool = True, resume:
     val_x, val_y = _tensors(ds, val_idx[:small])
     test_x, test_y, _ = _load_split(store, "test", limit=small)
     bf16 = bf16_supported(device) if config.bf16 is None else config.bf16
-    if init is not None:
-        model = init[0].float().to(device)
-    else:
-        model = build_segmenter(config.encoder, train_x.shape[1], num_classes,
-                                config.encoder_weights, config.eurosat_model).to(device)
     weight = None
     if config.class_weights:
         counts = torch.bincount(train_y.reshape(-1), minlength=num_classes).float()
