@@ -1,5 +1,6 @@
 """Streamlit entry point: page config, shared sidebar, navigation, shareable links. Pages live in
-pages/."""
+app_pages/ (not pages/: beside the entry script that name turns on Streamlit's legacy multipage
+mode, in which a page URL opened first runs without this file, its sidebar and navigation)."""
 
 import streamlit as st
 
@@ -19,12 +20,12 @@ share.restore_choice(share.MODEL, state.SEGMENTER_KEY,
                      lambda: f"'{state.segmenter()}'")
 state.sidebar()
 page = st.navigation([
-    st.Page("pages/overview.py", title="Overview", default=True),
-    st.Page("pages/map_explorer.py", title="Map explorer"),
-    st.Page("pages/city_comparison.py", title="City comparison"),
-    st.Page("pages/model_evaluation.py", title="Model evaluation"),
-    st.Page("pages/classifier.py", title="EuroSAT classifier"),
-    st.Page("pages/training.py", title="Training"),
+    st.Page("app_pages/overview.py", title="Overview", default=True),
+    st.Page("app_pages/map_explorer.py", title="Map explorer"),
+    st.Page("app_pages/city_comparison.py", title="City comparison"),
+    st.Page("app_pages/model_evaluation.py", title="Model evaluation"),
+    st.Page("app_pages/classifier.py", title="EuroSAT classifier"),
+    st.Page("app_pages/training.py", title="Training"),
 ])
 # The address bar always holds a working link: the sidebar's choice here, the page's own state
 # (area, layers) written by the page itself.

@@ -17,7 +17,6 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from navigation import needs_app_navigation
 
 from lulc_core.config import REPO_ROOT, scenes_dir
 
@@ -286,7 +285,6 @@ def test_shared_link_reproduces_the_view(page, browser, app_url: str) -> None:
     other.context.close()
 
 
-@needs_app_navigation
 def test_every_page_url_opens_inside_the_app(browser) -> None:
     """A page's URL opened directly, as a shared link or a reload does, on a server that has
     not served anything yet: the app's own navigation and sidebar, not Streamlit's file list."""

@@ -50,7 +50,7 @@ def test_overview_lists_committed_models() -> None:
 
 def test_model_evaluation_shows_the_card_metrics() -> None:
     at = _app()
-    at.switch_page("pages/model_evaluation.py").run()
+    at.switch_page("app_pages/model_evaluation.py").run()
     assert not at.exception
     at.selectbox(key="eval_model").select("efficientnet_lite0").run()
     card = json.loads((MODELS / "efficientnet_lite0" / "card.json").read_text())
@@ -67,7 +67,7 @@ def test_model_evaluation_shows_the_card_metrics() -> None:
 
 def test_classifier_page_renders() -> None:
     at = _app()
-    at.switch_page("pages/classifier.py").run()
+    at.switch_page("app_pages/classifier.py").run()
     assert not at.exception and at.selectbox(key="clf_model").value == "efficientnet_lite0"
 
 
@@ -79,7 +79,7 @@ def test_pages_survive_a_corrupted_model_folder(tmp_path: Path, monkeypatch: pyt
     monkeypatch.setenv("LULC_ARTIFACTS_DIR", str(tmp_path / "artifacts"))
     at = _app()
     assert not at.exception
-    at.switch_page("pages/model_evaluation.py").run()
+    at.switch_page("app_pages/model_evaluation.py").run()
     assert not at.exception
 
 
@@ -88,7 +88,7 @@ def test_map_explorer_three_panels_legend_and_bad_box(demo_paris: Path) -> None:
     # st.navigation after a rerun (the real browser keeps them; tests/test_browser.py checks).
     at = AppTest.from_file(str(REPO_ROOT / "app.py"), default_timeout=120)
     at.session_state["city"] = "paris"
-    at.switch_page("pages/map_explorer.py").run()
+    at.switch_page("app_pages/map_explorer.py").run()
     assert any("map model **unet-paris**" in m.value for m in at.markdown)  # the city's own model
     assert not at.exception and any("Pick a ready-made area" in i.value for i in at.info)
     at.radio(key="map_area_paris").set_value("Centre (10 x 10 km)").run()
@@ -122,11 +122,11 @@ def test_corrupted_weights_give_messages_not_tracebacks(
     monkeypatch.setenv("LULC_ARTIFACTS_DIR", str(tmp_path / "artifacts"))
     at = AppTest.from_file(str(REPO_ROOT / "app.py"), default_timeout=120)
     at.session_state["city"] = "paris"
-    at.switch_page("pages/map_explorer.py").run()
+    at.switch_page("app_pages/map_explorer.py").run()
     at.radio(key="map_area_paris").set_value("Centre (10 x 10 km)").run()
     assert not at.exception
     assert any("Cannot map this area" in e.value and "restore" in e.value for e in at.error)
-    at.switch_page("pages/classifier.py").run()
+    at.switch_page("app_pages/classifier.py").run()
     buffer = io.BytesIO()
     Image.new("RGB", (64, 64), (40, 120, 40)).save(buffer, format="PNG")
     at.file_uploader(key="clf_upload").set_value(("tile.png", buffer.getvalue(), "image/png")).run()

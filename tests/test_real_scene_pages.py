@@ -131,7 +131,7 @@ def test_overview_says_which_scenes_are_real_and_how_reflectance_was_decided(app
 
 def test_map_explorer_maps_the_real_sample(app: AppTest) -> None:
     app.session_state["city"] = "versailles"
-    at = app.switch_page("pages/map_explorer.py").run()
+    at = app.switch_page("app_pages/map_explorer.py").run()
     assert not at.exception
     # the committed date first, the Paris U-Net (Versailles lies inside the Paris AOI)
     assert any("on **2019-07-08**, map model **unet-paris**" in m.value for m in at.markdown)
@@ -163,7 +163,7 @@ def test_date_switch_changes_the_image(app: AppTest, data_dir: Path) -> None:
     # The sidebar's choices go through the session state: AppTest loses widgets drawn before
     # st.navigation (the browser test clicks the real date switch).
     app.session_state["city"] = "versailles"
-    at = app.switch_page("pages/map_explorer.py").run()
+    at = app.switch_page("app_pages/map_explorer.py").run()
     at.radio(key="map_area_versailles").set_value("Château and park (3.5 x 3 km)").run()
     before = _image_urls(at)
     other = next(d for d in dates if d != "2019-07-08")
@@ -178,7 +178,7 @@ def test_date_switch_changes_the_image(app: AppTest, data_dir: Path) -> None:
 
 def test_a_box_smaller_than_a_patch_keeps_the_segmenter_map(app: AppTest) -> None:
     app.session_state["city"] = "versailles"
-    at = app.switch_page("pages/map_explorer.py").run()
+    at = app.switch_page("app_pages/map_explorer.py").run()
     at.radio(key="map_area_versailles").set_value("Type a box").run()
     at.text_input(key="map_bbox_versailles").set_value("2.115,48.800,2.120,48.803").run()  # ~370 m
     assert not at.exception and not at.error
@@ -205,7 +205,7 @@ def test_layers_start_from_the_defaults_of_the_scene_kind(
     monkeypatch.setenv("LULC_DATA_DIR", str(tmp_path))
     at = AppTest.from_file(str(REPO_ROOT / "app.py"), default_timeout=180)
     at.session_state["city"] = "synthetic-versailles"
-    at.switch_page("pages/map_explorer.py").run()
+    at.switch_page("app_pages/map_explorer.py").run()
     assert (at.slider(key="op_pred_synthetic").value,
             at.slider(key="op_patch_synthetic").value) == (0.7, 0.0)
     at.session_state["city"] = "versailles"

@@ -5,7 +5,6 @@ defaults with a plain message, never an exception."""
 from __future__ import annotations
 
 import pytest
-from navigation import PAGES_DIR, needs_app_navigation
 from streamlit.testing.v1 import AppTest
 
 from lulc_core.config import REPO_ROOT, scenes_dir
@@ -22,7 +21,7 @@ def _open(link: dict[str, str], page: str | None = None) -> AppTest:
     at = AppTest.from_file(str(REPO_ROOT / "app.py"), default_timeout=180)
     at.query_params.update(link)
     if page:
-        at.switch_page(f"{PAGES_DIR}/{page}.py")
+        at.switch_page(f"app_pages/{page}.py")
     return at.run()
 
 
@@ -46,7 +45,6 @@ def test_unknown_place_and_deleted_model_fall_back_with_a_message() -> None:
     assert not at.exception and not at.info
 
 
-@needs_app_navigation
 def test_map_explorer_link_restores_preset_and_layers() -> None:
     at = _open({"city": "paris", "area": "2.28,48.81,2.42,48.9", "left": "truth",
                 "right": "confidence"}, "map_explorer")
@@ -61,7 +59,6 @@ def test_map_explorer_link_restores_preset_and_layers() -> None:
     assert at.query_params["right"] == "prediction"
 
 
-@needs_app_navigation
 def test_map_explorer_link_with_a_typed_box() -> None:
     at = _open({"city": "paris", "area": "2.3,48.84,2.34,48.86"}, "map_explorer")
     assert not at.exception
@@ -71,7 +68,6 @@ def test_map_explorer_link_with_a_typed_box() -> None:
     assert at.query_params["area"] == "2.3,48.84,2.34,48.86"
 
 
-@needs_app_navigation
 @pytest.mark.parametrize("area, message", [
     ("10,10,10.1,10.1", "is outside the Paris scene"),
     ("2.3,48.8", "is not a box"),
@@ -84,7 +80,6 @@ def test_bad_area_in_a_link_falls_back(area: str, message: str) -> None:
     assert "area" not in at.query_params and "left" not in at.query_params
 
 
-@needs_app_navigation
 def test_unknown_layer_falls_back_to_the_default_pair() -> None:
     at = _open({"city": "paris", "area": "2.3,48.84,2.34,48.86", "left": "patches",
                 "right": "lidar"}, "map_explorer")
