@@ -1,4 +1,5 @@
-"""The folium map of the Map explorer: basemap, scene overlays, the chosen area, drawing tools."""
+"""The folium map of the Map explorer: ready-made areas, basemap, scene overlays, the chosen area,
+drawing tools."""
 
 from __future__ import annotations
 
@@ -8,15 +9,57 @@ from typing import TYPE_CHECKING
 
 import folium
 import numpy as np
+import pandas as pd
 from folium.plugins import Draw
 from PIL import Image
 
 from dashboard import assets
-from lulc_core.geo import AOI
-from lulc_core.overlays import classes_overlay
+from lulc_core.geo import AOI, PRESET_AREAS
 
 if TYPE_CHECKING:
-    from lulc_core.predict import AreaPrediction
+    from lulc_core.data.scene import SceneManifest
+    from lulc_core.overlays import Overlay
+    from lulc_core.patch_map import PatchMap
+
+WHOLE_SCENE_KM2 = 100.0  # a scene up to 10 x 10 km (the interactive size) is itself a preset
+
+
+def area_presets(place: str, scene: SceneManifest) -> dict[str, AOI]:
+    """Ready-made areas of a place (``PRESET_AREAS``), and the whole scene when it is small."""
+    from rasterio.warp import transform_bounds
+
+    presets = dict(PRESET_AREAS.get(place, {}))
+    w, s, e, n = transform_bounds("EPSG:4326", scene.crs, *scene.bounds_wgs84)
+    width_km, height_km = (e - w) / 1e3, (n - s) / 1e3  # scene CRSs are UTM: metres
+    if width_km * height_km <= WHOLE_SCENE_KM2:
+        presets[f"Whole scene ({width_km:.0f} x {height_km:.0f} km)"] = AOI(scene.name, *scene.bounds_wgs84)
+    return presets
+
+
+def provenance(scene: SceneManifest) -> str:
+    """Where a real scene comes from, in one paragraph (markdown): level, date, reflectance,
+    cloud mask and the credit line its licence asks for."""
+    text = f"**Real Sentinel-2 {scene.level}**" + (f", acquired {scene.acquired}" if scene.acquired else "")
+    if scene.reflectance:
+        text += (f"; reflectance = DN x {scene.reflectance.scale:g} {scene.reflectance.offset:+g} "
+                 f"({scene.reflectance.source})")
+    text += ". Cloud mask: " + ("Sentinel-2 SCL." if scene.cloud_mask else
+                                "not available (no SCL in this scene): clouds are mapped as land.")
+    return text + f" {scene.attribution or 'Source: ' + scene.source}."
+
+
+def patch_legend(patches: PatchMap) -> pd.DataFrame:
+    """Colour, class and share of the mapped patches of each class present."""
+    shares = patches.shares()
+    legend = pd.DataFrame({"colour": patches.colors, "class": patches.class_names,
+                           "share %": [100 * shares[n] for n in patches.class_names]})
+    return legend[legend["share %"] > 0]
+
+
+def swatches(legend: pd.DataFrame):
+    """A legend table styled for ``st.dataframe``: its ``colour`` column (``#rrggbb``) shown as
+    a swatch of that colour."""
+    return legend.style.map(lambda c: f"background-color: {c}; color: {c}", subset=["colour"])
 
 
 def png_data_url(rgba: np.ndarray) -> str:
@@ -51,17 +94,18 @@ def add_overlay(m: folium.Map | folium.FeatureGroup, image_url: str, bounds, nam
     ).add_to(m)
 
 
-def area_layer(area: "AreaPrediction", opacity: float, label: str) -> folium.FeatureGroup:
-    """The mapped area: its prediction in legend colours and a magenta outline.
+def area_layer(bounds_wgs84: tuple[float, float, float, float],
+               overlays: list[tuple[Overlay, str, float]], label: str) -> folium.FeatureGroup:
+    """The mapped area: its class maps (overlay, name, opacity) and a magenta outline.
 
     A feature group that st_folium adds to the map already shown, so changing the area does not
     redraw the map (the view and the drawn rectangle stay).
     """
     group = folium.FeatureGroup(name=label)
-    if opacity > 0:
-        overlay = classes_overlay(area.prediction, area.crs, area.transform)
-        add_overlay(group, png_data_url(overlay.image), overlay.bounds, label, opacity)
-    w, s, e, n = area.bounds_wgs84
+    for overlay, name, opacity in overlays:
+        if opacity > 0:
+            add_overlay(group, png_data_url(overlay.image), overlay.bounds, name, opacity)
+    w, s, e, n = bounds_wgs84
     folium.Rectangle([[s, w], [n, e]], color="#ff00ff", weight=3, fill=False,
                      tooltip="mapped area").add_to(group)
     return group

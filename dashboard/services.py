@@ -38,6 +38,11 @@ def _scenes(root: str) -> list[SceneManifest]:
     return list_scenes(Path(root))
 
 
+def places() -> list[comparison.Place]:
+    """The scenes grouped into places (cities, and sites seen on several dates)."""
+    return comparison.places(scenes())
+
+
 def scene(name: str) -> SceneManifest:
     """The manifest of one scene (from the cached listing)."""
     from lulc_core.errors import DataNotFoundError
@@ -46,6 +51,36 @@ def scene(name: str) -> SceneManifest:
     if found is None:
         raise DataNotFoundError(f"no scene {name!r}: run 'lulc demo-data' or 'lulc fetch sentinel2'")
     return found
+
+
+def sample_dates() -> tuple[list[str], bool]:
+    """(dates of the real Versailles sample that can be imported here, whether the shared data
+    folder with the dates beyond the committed one is beside the clone)."""
+    from lulc_core.data.samples import shared_sample_dir
+
+    shared = shared_sample_dir()
+    return _sample_dates(str(shared) if shared else None), shared is not None
+
+
+@st.cache_data(ttl=30, show_spinner=False)
+def _sample_dates(shared: str | None) -> list[str]:
+    from lulc_core.data.samples import SAMPLE_DATE, sample_sources
+    from lulc_core.errors import LulcError
+
+    try:
+        return sorted(sample_sources())
+    except LulcError:  # an incomplete shared folder: the committed date still imports
+        return [SAMPLE_DATE]
+
+
+def _scene_key(name: str) -> tuple[str, int]:
+    """(scene folder, manifest mtime): what a cached result of a scene depends on (a scene
+    rebuilt or re-imported under the same name gets a new manifest)."""
+    from lulc_core.data.scene import MANIFEST, scene_dir
+
+    folder = scene_dir(name)
+    manifest = folder / MANIFEST
+    return str(folder), manifest.stat().st_mtime_ns if manifest.is_file() else 0
 
 
 def _weights_key(name: str) -> tuple[str, int]:
@@ -109,29 +144,45 @@ def _confusion(path: str) -> tuple | None:
 
 def area_prediction(model_name: str, scene: str, bounds: tuple[float, float, float, float]):
     """Prediction of a (W, S, E, N) box of a scene (cached per model version, scene and box)."""
-    from lulc_core.data.scene import scene_dir
-
-    return _area_prediction(model(model_name), _weights_key(model_name), str(scene_dir(scene)), bounds)
+    return _area_prediction(model(model_name), _weights_key(model_name), _scene_key(scene), bounds)
 
 
 @st.cache_data(max_entries=16, show_spinner="Mapping the area...")
-def _area_prediction(_model, weights_key: tuple[str, int], scene_folder: str,
+def _area_prediction(_model, weights_key: tuple[str, int], scene_key: tuple[str, int],
                      bounds: tuple[float, float, float, float]):
     from lulc_core.geo import AOI
     from lulc_core.predict import predict_area
 
-    return predict_area(_model, Path(scene_folder), AOI("area", *bounds))
+    return predict_area(_model, Path(scene_key[0]), AOI("area", *bounds))
+
+
+def patch_map(model_name: str, scene: str, bounds: tuple[float, float, float, float]):
+    """EuroSAT classes of the 64 x 64 px patches of a (W, S, E, N) box of a scene
+    (:func:`lulc_core.patch_map.patch_map_area`; cached per model version, scene and box)."""
+    return _patch_map(model(model_name), _weights_key(model_name), _scene_key(scene), bounds)
+
+
+@st.cache_data(max_entries=16, show_spinner="Classifying the patches...")
+def _patch_map(_model, weights_key: tuple[str, int], scene_key: tuple[str, int],
+               bounds: tuple[float, float, float, float]):
+    from lulc_core.geo import AOI
+    from lulc_core.patch_map import patch_map_area
+
+    return patch_map_area(_model, Path(scene_key[0]), AOI("area", *bounds))
+
+
+def scene_layer(scene: str, layer: str) -> tuple[str, tuple]:
+    """(PNG data URL, Leaflet bounds) of a scene's true-colour or Urban Atlas layer, warped for
+    the web map (see lulc_core.overlays) and encoded once per scene version."""
+    return _scene_layer(_scene_key(scene), layer)
 
 
 @st.cache_data(max_entries=8, show_spinner="Loading the scene layer...")
-def scene_layer(scene: str, layer: str) -> tuple[str, tuple]:
-    """(PNG data URL, Leaflet bounds) of a scene's true-colour or Urban Atlas layer, warped for
-    the web map (see lulc_core.overlays) and encoded once."""
+def _scene_layer(scene_key: tuple[str, int], layer: str) -> tuple[str, tuple]:
     from dashboard.maps import png_data_url
-    from lulc_core.data.scene import scene_dir
     from lulc_core.overlays import scene_overlay
 
-    overlay = scene_overlay(scene_dir(scene), layer)
+    overlay = scene_overlay(Path(scene_key[0]), layer)
     return png_data_url(overlay.image), overlay.bounds
 
 

@@ -25,6 +25,20 @@ EUROSAT_CLASSES: tuple[str, ...] = (
     "River",
     "SeaLake",
 )
+# Display colours of the EuroSAT classes (#rrggbb, same order), chosen to echo the Urban Atlas
+# legend where the meaning overlaps: built-up reds/purples/greys, greens, yellows, blues.
+EUROSAT_COLORS: tuple[str, ...] = (
+    "#e6c84b",  # AnnualCrop: arable yellow
+    "#1e6e2d",  # Forest: dark green
+    "#8cc85a",  # HerbaceousVegetation: light green
+    "#9a9a9a",  # Highway: grey
+    "#a03cc8",  # Industrial: purple (UA industrial/commercial)
+    "#c8e696",  # Pasture: pale green
+    "#e68c28",  # PermanentCrop: orange
+    "#dc2828",  # Residential: red (UA urban fabric)
+    "#3c8cdc",  # River: blue
+    "#143c96",  # SeaLake: dark blue
+)
 
 BACKGROUND_NAME = "Background (no Urban Atlas polygon)"
 BACKGROUND_COLOR = "#000000"

@@ -9,7 +9,9 @@ Everything here reads what is already on disk and is cheap (well under a second 
   shares, the IoUs and the headline mIoU can never disagree;
 - the transfer matrix is ``artifacts/cross_city.json`` as written by ``lulc cross-city``.
 
-A city's own model is ``unet-<city>`` (the default name of ``lulc train segmenter``).
+A city's own model is ``unet-<city>`` (the default name of ``lulc train segmenter``). A place
+(:class:`Place`) is what the dashboard lets you pick: a city's scene, or the scenes of one site
+(e.g. Versailles) on several dates.
 """
 
 from __future__ import annotations
@@ -25,13 +27,20 @@ import pandas as pd
 
 from lulc_core.artifacts import CROSS_CITY_FILE, ModelCard, load_card
 from lulc_core.config import artifacts_dir
-from lulc_core.data.scene import BAND_FILES, LABELS_RASTER, RGB_BANDS, read_manifest
+from lulc_core.data.scene import (
+    BAND_FILES,
+    LABELS_RASTER,
+    RGB_BANDS,
+    SceneManifest,
+    read_manifest,
+)
 from lulc_core.errors import (
     DataNotFoundError,
     InvalidDataError,
     ModelMismatchError,
     UnknownNameError,
 )
+from lulc_core.geo import CITIES
 from lulc_core.metrics import MetricsReport, load_confusion_csv, report_from_confusion
 
 TRANSFER_METRICS = ("miou", "pixel_accuracy")
@@ -40,6 +49,57 @@ TRANSFER_METRICS = ("miou", "pixel_accuracy")
 def city_model_name(city: str) -> str:
     """Name of a city's own segmenter, ``unet-<city>`` (the default of ``lulc train segmenter``)."""
     return f"unet-{city}"
+
+
+def scene_city(manifest: SceneManifest) -> str | None:
+    """The built-in city a scene belongs to: its manifest's ``city``, else the city whose AOI
+    holds the whole scene (Versailles lies inside Paris's), else None."""
+    if manifest.city:
+        return manifest.city
+    w, s, e, n = manifest.bounds_wgs84
+    return next((name for name, aoi in CITIES.items()
+                 if aoi.west <= w and aoi.south <= s and e <= aoi.east and n <= aoi.north), None)
+
+
+@dataclass(frozen=True)
+class Place:
+    """A place to look at: one scene, or the scenes of one site (``manifest.site``) by date.
+
+    Attributes:
+        name: the site, or the scene name for a scene without a site (``paris``).
+        scenes: its scenes, oldest first (undated ones first).
+    """
+
+    name: str
+    scenes: tuple[SceneManifest, ...]
+
+    @property
+    def synthetic(self) -> bool:
+        """True when every scene of the place is a synthetic demo."""
+        return all(s.synthetic for s in self.scenes)
+
+    @property
+    def city(self) -> str | None:
+        """Built-in city of the place (whose model maps it best), see :func:`scene_city`."""
+        return scene_city(self.scenes[0])
+
+    def scene_on(self, date: str | None) -> SceneManifest:
+        """The scene acquired on ``date`` (YYYY-MM-DD). For another date: the committed sample's
+        date (the one every clone has, so the first view is the same everywhere), else the
+        latest scene."""
+        from lulc_core.data.samples import SAMPLE_DATE
+
+        by_date = {s.acquired: s for s in self.scenes}
+        return by_date.get(date) or by_date.get(SAMPLE_DATE) or self.scenes[-1]
+
+
+def places(scenes: list[SceneManifest]) -> list[Place]:
+    """Scenes grouped by site (a scene without a site is a place of its own), in name order."""
+    groups: dict[str, list[SceneManifest]] = {}
+    for manifest in scenes:
+        groups.setdefault(manifest.site or manifest.name, []).append(manifest)
+    return [Place(name, tuple(sorted(group, key=lambda s: (s.acquired or "", s.name))))
+            for name, group in sorted(groups.items())]
 
 
 # --------------------------------------------------------------------------- scenes
@@ -112,6 +172,31 @@ def city_thumbnails(scene_folder: Path, max_side: int = 384) -> SceneThumbnails:
             f"cannot read the rasters of {scene_folder} ({str(e).splitlines()[0]}): {rebuild}"
         ) from None
     return SceneThumbnails(true_colour(np.stack(bands)), truth, size_km)
+
+
+def scene_table(scenes: list[SceneManifest]) -> pd.DataFrame:
+    """What each scene is, in words: one row per scene, for people.
+
+    Returns:
+        Columns ``scene``, ``data`` (``real Sentinel-2 L2A`` or ``synthetic demo``), ``date``,
+        ``reflectance`` (``DN x 0.0001 + 0``), ``decided from`` (the manifest's reason),
+        ``cloud mask`` and ``credit`` (the attribution the data's licence asks for, else the
+        source); ``-`` where the manifest does not say.
+    """
+    rows = []
+    for s in scenes:
+        refl = s.reflectance
+        rows.append({
+            "scene": s.name,
+            "data": "synthetic demo" if s.synthetic else f"real Sentinel-2 {s.level}",
+            "date": s.acquired or "-",
+            "reflectance": f"DN x {refl.scale:g} {refl.offset:+g}" if refl else "-",
+            "decided from": refl.source if refl else "not recorded (an older scene: rebuild it)",
+            "cloud mask": "SCL" if s.cloud_mask else "not available (no SCL)",
+            "credit": s.attribution or s.source,
+        })
+    return pd.DataFrame(rows, columns=["scene", "data", "date", "reflectance", "decided from",
+                                       "cloud mask", "credit"])
 
 
 # --------------------------------------------------------------------------- model folders

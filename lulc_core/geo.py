@@ -61,6 +61,10 @@ PRESET_AREAS: dict[str, dict[str, AOI]] = {
     "ankara": {
         "Centre (10 x 10 km)": AOI("ankara-centre", 32.79, 39.88, 32.91, 39.97),
     },
+    # the real 5 x 5 km Sentinel-2 sample (lulc_core.data.samples); a site, not a city
+    "versailles": {
+        "Château and park (3.5 x 3 km)": AOI("versailles-chateau", 2.080, 48.795, 2.128, 48.822),
+    },
 }
 
 

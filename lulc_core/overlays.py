@@ -16,7 +16,7 @@ import numpy as np
 
 from lulc_core.classes import NODATA_INDEX
 from lulc_core.errors import DataNotFoundError
-from lulc_core.render import colorize, thumbnail_shape, true_colour
+from lulc_core.render import colorize, legend_palette, thumbnail_shape, true_colour
 
 WEB_MERCATOR = "EPSG:3857"
 Layer = Literal["rgb", "truth"]
@@ -90,8 +90,18 @@ def scene_overlay(folder: Path, layer: Layer, max_side: int = 1024) -> Overlay:
     return Overlay(np.dstack([rgb, np.where(alpha, 255, 0).astype(np.uint8)]), bounds)
 
 
-def classes_overlay(classes: np.ndarray, crs: str, transform, max_side: int = 2048) -> Overlay:
-    """A class map (uint8 (H, W) legend indices, 255 = no data) on its grid as an overlay."""
+def classes_overlay(classes: np.ndarray, crs: str, transform, palette: np.ndarray | None = None,
+                    max_side: int = 2048, min_side: int = 512) -> Overlay:
+    """A class map on its grid as an overlay.
+
+    Args:
+        classes: uint8 (H, W) class indices, 255 = no data (transparent).
+        crs, transform: grid of ``classes``.
+        palette: uint8 (256, 3) colour of each index (default: the Urban Atlas legend).
+        max_side: longest side of the picture in pixels.
+        min_side: coarse grids (a patch map has one cell per 640 m) are drawn on a finer
+            picture of at least this side, so cell edges stay straight after the warp.
+    """
     from rasterio.enums import Resampling
     from rasterio.warp import calculate_default_transform, reproject
 
@@ -100,11 +110,13 @@ def classes_overlay(classes: np.ndarray, crs: str, transform, max_side: int = 20
     h, w = classes.shape
     dst_transform, dst_w, dst_h = calculate_default_transform(
         crs, WEB_MERCATOR, w, h, *rasterio_bounds(transform, w, h))
-    out_h, out_w = thumbnail_shape(dst_h, dst_w, max_side)
+    finer = -(-min_side // max(dst_h, dst_w))  # ceil; 1 for 10 m maps of a few km and more
+    out_h, out_w = thumbnail_shape(dst_h * finer, dst_w * finer, max_side)
     dst_transform = dst_transform @ dst_transform.scale(dst_w / out_w, dst_h / out_h)
     warped = np.full((out_h, out_w), NODATA_INDEX, np.uint8)
     reproject(classes, warped, src_transform=transform, src_crs=crs, dst_transform=dst_transform,
               dst_crs=WEB_MERCATOR, resampling=Resampling.nearest, src_nodata=NODATA_INDEX,
               dst_nodata=NODATA_INDEX)
     alpha = np.where(warped != NODATA_INDEX, 255, 0).astype(np.uint8)
-    return Overlay(np.dstack([colorize(warped), alpha]), _bounds_latlon(dst_transform, out_w, out_h))
+    colours = legend_palette() if palette is None else palette
+    return Overlay(np.dstack([colours[warped], alpha]), _bounds_latlon(dst_transform, out_w, out_h))

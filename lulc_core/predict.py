@@ -323,10 +323,10 @@ def _scene_window(card: ModelCard, scene_folder: Path, aoi: AOI | None, max_km2:
     """(pixel window of the AOI, crs, transform), after checking model and area."""
     import rasterio
 
-    from lulc_core.data.scene import BAND_FILES, read_manifest
+    from lulc_core.data.scene import BAND_FILES, read_manifest, require_surface_reflectance
     from lulc_core.data.sentinel2 import aoi_window
 
-    _check_model(card, read_manifest(scene_folder).bands)
+    _check_model(card, require_surface_reflectance(read_manifest(scene_folder)).bands)
     with rasterio.open(scene_folder / BAND_FILES[card.bands[0]]) as src:
         window = aoi_window(src, aoi)
         km2 = int(window.height) * int(window.width) * PIXEL_KM2
@@ -468,13 +468,13 @@ def predict_area(model, scene_folder: Path, aoi: AOI, max_km2: float = 400.0) ->
         AOIError: outside the scene, or larger than ``max_km2``.
         ModelMismatchError: model and scene do not fit.
     """
-    from lulc_core.data.scene import read_manifest
+    from lulc_core.data.scene import read_manifest, require_surface_reflectance
     from lulc_core.data.sentinel2 import load_scene
     from lulc_core.models import load_model
     from lulc_core.render import true_colour
 
     module, card = model if isinstance(model, tuple) else load_model(model, fused=True)
-    _check_model(card, read_manifest(scene_folder).bands)
+    _check_model(card, require_surface_reflectance(read_manifest(scene_folder)).bands)
     t0 = time.perf_counter()
     scene = load_scene(scene_folder, aoi, bands=tuple(card.bands))
     km2 = scene.image.shape[1] * scene.image.shape[2] * PIXEL_KM2

@@ -1,4 +1,5 @@
-"""Map explorer: pick an area on the map; satellite image, Urban Atlas truth and prediction side by side."""
+"""Map explorer: pick an area on the map; satellite image, Urban Atlas truth and prediction side by
+side, and the EuroSAT classes of its 640 m patches."""
 
 import pandas as pd
 import streamlit as st
@@ -6,37 +7,44 @@ from streamlit_folium import st_folium
 
 from dashboard import assets, maps, services, state
 from lulc_core.errors import LulcError
-from lulc_core.geo import AOI, PRESET_AREAS, parse_bbox
+from lulc_core.geo import AOI, parse_bbox
+from lulc_core.overlays import classes_overlay
 
 DRAW, TYPE = "Draw on the map", "Type a box"
 
 st.title("Map explorer")
-city, model_name = state.city(), state.segmenter()
-if city is None:
-    st.info("No scene yet: run `lulc demo-data` (offline demo) or `lulc fetch sentinel2 --city paris`.")
+place, scene, model_name = state.place(), state.scene(), state.segmenter()
+if scene is None:
+    st.info("No scene yet: run `lulc demo-data` (offline demo and the real Versailles sample) or "
+            "`lulc fetch sentinel2 --city paris`.")
     st.stop()
 if model_name is None:
     st.info("No segmentation model yet: run `lulc train segmenter --city paris`.")
     st.stop()
-scene = services.scene(city)
 if scene.synthetic:
     st.warning("This is **synthetic demo data**: a made-up city layout textured with real "
                "EuroSAT images, not a real Sentinel-2 acquisition.")
-st.markdown(f"City **{city.title()}**, map model **{model_name}** (change both in the sidebar). "
-            "Choose an area, then compare what the satellite sees with the official land-use "
-            "map and the model's map.")
+else:
+    st.info(maps.provenance(scene))
+has_truth = scene.labels_source is not None
+st.markdown(f"Place **{state.describe(place)}**"
+            + (f" on **{scene.acquired}**" if scene.acquired else "")
+            + f", map model **{model_name}** (change them in the sidebar). Choose an area, then "
+            "compare what the satellite sees with "
+            + ("the official land-use map and " if has_truth else "")
+            + "the model's map.")
 
-presets = PRESET_AREAS.get(city, {})
-choice = st.radio("Area to map", [*presets, DRAW, TYPE], horizontal=True, key=f"map_area_{city}",
-                  index=None)
+presets = maps.area_presets(place.name, scene)
+choice = st.radio("Area to map", [*presets, DRAW, TYPE], horizontal=True,
+                  key=f"map_area_{place.name}", index=None)
 bounds = None
 if choice is None:
     st.info("Pick a ready-made area above, or draw your own rectangle on the map.")
 elif choice in presets:
     bounds = presets[choice].bounds
 elif choice == TYPE:
-    text = st.text_input("Box (west,south,east,north in degrees)", key=f"map_bbox_{city}",
-                         placeholder="2.28,48.81,2.42,48.90")
+    text = st.text_input("Box (west,south,east,north in degrees)", key=f"map_bbox_{place.name}",
+                         placeholder="{:.2f},{:.2f},{:.2f},{:.2f}".format(*scene.bounds_wgs84))
     try:
         bounds = parse_bbox(text).bounds if text else None
     except LulcError as e:
@@ -47,34 +55,56 @@ else:
         st.info("Draw a rectangle with the square tool at the top left of the map (at most "
                 "20 x 20 km); the maps below follow it.")
 
-area, problem = None, None
-if bounds is not None:
-    try:
-        area = services.area_prediction(model_name, city, bounds)
-    except LulcError as e:
-        problem = f"Cannot map this area: {e}"
-
+classifiers = [c.name for c in services.model_cards("classification")]
 with st.expander("Map layers", expanded=False):
-    cols = st.columns(4)
+    cols = st.columns(5)
     basemap = cols[0].toggle("OpenStreetMap background", value=True, key="map_osm",
                              help="Needs internet; without it the background stays grey and the "
                                   "scene layers still show.")
     rgb_opacity = cols[1].slider("Satellite image", 0.0, 1.0, 1.0, 0.1, key="op_rgb")
-    truth_opacity = cols[2].slider("Urban Atlas truth", 0.0, 1.0, 0.0, 0.1, key="op_truth")
-    pred_opacity = cols[3].slider("Prediction", 0.0, 1.0, 0.7, 0.1, key="op_pred")
+    if has_truth:
+        truth_opacity = cols[2].slider("Urban Atlas truth", 0.0, 1.0, 0.0, 0.1, key="op_truth")
+    else:
+        truth_opacity = 0.0
+        cols[2].caption("Urban Atlas truth: not available for this scene.")
+    # On a real scene the EuroSAT classifier is the one model trained on real imagery (the
+    # segmenters learned from the synthetic demo scenes): its layer is the one shown first.
+    pred_opacity = cols[3].slider("Prediction", 0.0, 1.0, 0.7 if scene.synthetic else 0.0, 0.1,
+                                  key="op_pred")
+    patch_opacity = cols[4].slider("EuroSAT patches", 0.0, 1.0, 0.0 if scene.synthetic else 0.7,
+                                   0.1, key="op_patch", disabled=not classifiers,
+                                   help="Each 64 x 64 px (640 m) patch of the area classified "
+                                        "by a EuroSAT classifier.")
+    classifier = st.selectbox("Patch classifier", classifiers, key="map_patch_model") \
+        if classifiers else None
 
-m = maps.base_map(AOI(city, *scene.bounds_wgs84), basemap)
+area, patches, problem = None, None, None
+if bounds is not None:
+    try:
+        area = services.area_prediction(model_name, scene.name, bounds)
+        if classifier and patch_opacity > 0:
+            patches = services.patch_map(classifier, scene.name, bounds)
+    except LulcError as e:
+        problem = f"Cannot map this area: {e}"
+
+m = maps.base_map(AOI(scene.name, *scene.bounds_wgs84), basemap)
 for layer, opacity, label in (("rgb", rgb_opacity, "Sentinel-2 true colour"),
                               ("truth", truth_opacity, "Urban Atlas (truth)")):
     if opacity > 0:
         try:
-            maps.add_overlay(m, *services.scene_layer(city, layer), label, opacity)
+            maps.add_overlay(m, *services.scene_layer(scene.name, layer), label, opacity)
         except LulcError as e:
             st.caption(f"{label} not shown: {e}")
 maps.add_draw(m)
 dynamic = None
 if area is not None:
-    dynamic = maps.area_layer(area, pred_opacity, f"Prediction ({model_name})")
+    overlays = [(classes_overlay(area.prediction, area.crs, area.transform),
+                 f"Prediction ({model_name})", pred_opacity)]
+    if patches is not None:
+        overlays.append((classes_overlay(patches.classes, patches.crs, patches.transform,
+                                         patches.palette()),
+                         f"EuroSAT patches ({classifier})", patch_opacity))
+    dynamic = maps.area_layer(area.bounds_wgs84, overlays, "Mapped area")
 st_folium(m, key="map_view", height=480, use_container_width=True,
           returned_objects=["last_active_drawing"], feature_group_to_add=dynamic, pixelated=True)
 if assets.asset_mode() == "cdn":
@@ -88,32 +118,47 @@ if area is None:
     st.stop()
 
 st.caption(f"Mapped {area.prediction.size / 1e4:.0f} km2 in {area.seconds:.1f} s. Left to right: "
-           "what the satellite sees, what the Urban Atlas says the land is used for, what the "
-           "model says, and how sure it is (dark = unsure).")
+           "what the satellite sees, "
+           + ("what the Urban Atlas says the land is used for, " if area.truth is not None else "")
+           + "what the model says, and how sure it is (dark = unsure).")
+from lulc_core.classes import NODATA_INDEX  # noqa: E402
 from lulc_core.render import colorize, confidence_image  # noqa: E402
 
 cols = st.columns(4)
 cols[0].image(area.rgb, caption="Sentinel-2 true colour", width="stretch")
-cols[1].image(colorize(area.truth) if area.truth is not None else area.rgb,
-              caption="Urban Atlas (ground truth)" if area.truth is not None else "no ground truth",
-              width="stretch")
+if area.truth is not None:
+    cols[1].image(colorize(area.truth), caption="Urban Atlas (ground truth)", width="stretch")
+else:
+    cols[1].info("**Urban Atlas truth**: not available for this "
+                 + ("scene" if scene.synthetic else "sample") + ", so there is nothing to score "
+                 "the map against here.")
 cols[2].image(colorize(area.prediction), caption=f"Prediction ({model_name})", width="stretch")
 cols[3].image(confidence_image(area.confidence), caption="Confidence", width="stretch")
 
 table = area.area_table
+truth_columns = {"truth km2": "truth_km2", "truth %": "truth_pct"} if area.truth is not None else {}
 shown = table[(table["predicted_km2"] > 0) | (table.get("truth_km2", 0) > 0)]
 st.subheader("Legend and area per class")
-st.caption("Colours are the official Urban Atlas legend. Areas in km2 and as a share of the box.")
+st.caption("Colours are the official Urban Atlas legend. Areas in km2 and as a share of the box"
+           + ("." if truth_columns else ", as the model predicts them (no truth here)."))
 legend = pd.DataFrame({"colour": shown["color"], "class": shown["class"],
-                       "truth km2": shown.get("truth_km2"), "truth %": shown.get("truth_pct"),
+                       **{label: shown[c] for label, c in truth_columns.items()},
                        "predicted km2": shown["predicted_km2"], "predicted %": shown["predicted_pct"]})
-st.dataframe(legend.style.map(lambda c: f"background-color: {c}; color: {c}", subset=["colour"]),
-             hide_index=True, key="map_legend", column_config={
-                 **{c: st.column_config.NumberColumn(format="%.2f") for c in ("truth km2", "predicted km2")},
-                 **{c: st.column_config.NumberColumn(format="%.1f %%") for c in ("truth %", "predicted %")}})
+st.dataframe(maps.swatches(legend), hide_index=True, key="map_legend", column_config={
+    **{c: st.column_config.NumberColumn(format="%.2f") for c in ("truth km2", "predicted km2")},
+    **{c: st.column_config.NumberColumn(format="%.1f %%") for c in ("truth %", "predicted %")}})
 card = services.model(model_name)[1]
 left, right = st.columns(2)
 left.download_button("Download prediction (GeoTIFF)", lambda: area.to_geotiff_bytes(card),
-                     file_name=f"{city}-prediction.tif", mime="image/tiff", key="dl_tif")
-right.download_button("Download areas (CSV)", table.to_csv(index=False), file_name=f"{city}-areas.csv",
-                      mime="text/csv", key="dl_csv")
+                     file_name=f"{scene.name}-prediction.tif", mime="image/tiff", key="dl_tif")
+right.download_button("Download areas (CSV)", table.to_csv(index=False),
+                      file_name=f"{scene.name}-areas.csv", mime="text/csv", key="dl_csv")
+
+if patches is not None:
+    st.subheader(f"EuroSAT patches ({classifier})")
+    st.caption(f"{int((patches.classes != NODATA_INDEX).sum())} patches of 640 m x 640 m, each given one "
+               "of the 10 EuroSAT land-cover classes by a classifier trained on real Sentinel-2 "
+               "images (EuroSAT is made from Level-1C, top-of-atmosphere tiles), shown as the "
+               "'EuroSAT patches' layer on the map.")
+    st.dataframe(maps.swatches(maps.patch_legend(patches)), hide_index=True, key="map_patch_legend",
+                 column_config={"share %": st.column_config.NumberColumn(format="%.1f %%")})

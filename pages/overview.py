@@ -3,7 +3,8 @@
 import pandas as pd
 import streamlit as st
 
-from dashboard import services
+from dashboard import services, state
+from lulc_core.comparison import scene_table
 
 st.title("Land use from satellite images")
 st.markdown(
@@ -14,15 +15,30 @@ st.markdown(
     "European **Urban Atlas**, with one model per city (Paris, Ankara)."
 )
 
-st.subheader("Cities and scenes")
-scenes = services.scenes()
-if not scenes:
-    st.info("No scene yet. Build the offline demo scenes with `lulc demo-data`, or fetch real "
-            "imagery with `lulc fetch sentinel2 --city paris`.")
-for s in scenes:
-    kind = ("**synthetic demo data** (a made-up city layout textured with real EuroSAT images, "
-            "not a real acquisition)" if s.synthetic else f"real data from {s.source}")
-    st.markdown(f"- **{s.name}**: {kind}; CRS {s.crs}, bands {', '.join(s.bands)}")
+st.subheader("Places and scenes")
+places = services.places()
+if not places:
+    st.info("No scene yet. Build the offline demo scenes and import the real Versailles sample "
+            "with `lulc demo-data`, or fetch real imagery with `lulc fetch sentinel2 --city paris`.")
+else:
+    real = [f"{state.describe(p)}, {len(p.scenes)} date{'s' if len(p.scenes) > 1 else ''}"
+            + ("" if any(s.labels_source for s in p.scenes) else ", no Urban Atlas truth")
+            for p in places if not p.synthetic]
+    synthetic = [p.name.title() for p in places if p.synthetic]
+    lines = []
+    if real:
+        lines.append(f"- **Real satellite images**: {'; '.join(real)}. Sentinel-2 acquisitions, "
+                     "mapped by the models as they are.")
+    if synthetic:
+        lines.append(f"- **Synthetic demo data**: {', '.join(synthetic)}. A made-up city layout "
+                     "textured with real EuroSAT images, not a real acquisition: it shows how "
+                     "the tool works, not how these cities are used.")
+    st.markdown("\n".join(lines))
+    st.table(scene_table(services.scenes()))
+    st.caption("Reflectance: how the stored digital numbers (DN) become reflectance, decided once "
+               "when the scene was imported, and what it was decided from. Products of "
+               "processing baseline 04.00 and later (from 2022) carry an offset of -0.1; "
+               "older ones have none.")
 
 st.subheader("Trained models")
 cards = services.model_cards()

@@ -20,6 +20,24 @@ def _aoi(city: str | None, bbox: str | None):
     raise AOIError("give --city (paris, ankara) or --bbox W,S,E,N")
 
 
+OFFSET_HELP = "reflectance offset (e.g. 0 or -0.1) when the product's metadata does not tell"
+BASELINE_HELP = "processing baseline (e.g. 02.13 or 05.09) when the product's metadata does not tell"
+
+
+def _describe(folder: Path) -> str:
+    """Two lines on a written scene: what it is, and how its reflectance was decided."""
+    from lulc_core.data.scene import read_manifest
+
+    m = read_manifest(folder)
+    refl = m.reflectance
+    return (
+        f"wrote scene {folder}: {m.level}, acquired {m.acquired or 'unknown'}, processing baseline "
+        f"{m.processing_baseline or 'unknown'}, bands {', '.join(m.bands)} on one 10 m grid "
+        f"({m.crs}), cloud mask: {'SCL' if m.cloud_mask else 'none (no SCL)'}\n"
+        f"reflectance = DN x {refl.scale:g} + {refl.offset:g} ({refl.source})"
+    )
+
+
 @fetch_app.command("sentinel2")
 def fetch_sentinel2(
     city: str = typer.Option(None, help="built-in city: paris or ankara"),
@@ -29,6 +47,8 @@ def fetch_sentinel2(
     max_cloud: float = typer.Option(20.0, help="maximum scene cloud cover, percent"),
     stac_url: str = typer.Option(None, help="STAC API (default Earth Search v1)"),
     name: str = typer.Option(None, help="scene folder name (default: the city)"),
+    offset: float = typer.Option(None, help=OFFSET_HELP),
+    baseline: str = typer.Option(None, help=BASELINE_HELP),
 ) -> None:
     """Fetch Sentinel-2 L2A (B02, B03, B04, SCL) for an area from a STAC API."""
     from lulc_core.data.scene import scene_dir
@@ -36,36 +56,39 @@ def fetch_sentinel2(
 
     aoi = _aoi(city, bbox)
     out = scene_dir(name or aoi.name)
-    manifest = fetch(aoi, out, start, end, max_cloud, stac_url or EARTH_SEARCH, city=city)
+    manifest = fetch(aoi, out, start, end, max_cloud, stac_url or EARTH_SEARCH, city=city,
+                     offset=offset, baseline=baseline)
     ids = ", ".join(i["id"] for i in manifest.items)
-    typer.echo(f"wrote {out} from {len(manifest.items)} item(s): {ids}")
+    typer.echo(f"{len(manifest.items)} item(s): {ids}")
+    typer.echo(_describe(out))
 
 
 @import_app.command("sentinel2")
 def import_sentinel2(
-    source: Path = typer.Argument(..., help="a .SAFE L2A folder, or a folder of B02/B03/B04/SCL GeoTIFFs"),
+    source: Path = typer.Argument(
+        ..., help="a .SAFE product folder (L2A or L1C), or a folder of band GeoTIFFs (B02.tif, "
+                  "B03.tif, B04.tif [SCL.tif], or names ending in _B04.tif, several dates allowed)"),
+    date: str = typer.Option(None, help="date to import from a folder of several, YYYY-MM-DD"),
+    offset: float = typer.Option(None, help=OFFSET_HELP),
+    baseline: str = typer.Option(None, help=BASELINE_HELP),
     city: str = typer.Option(None, help="clip to a built-in city AOI"),
     bbox: str = typer.Option(None, help="clip to W,S,E,N (WGS84)"),
-    name: str = typer.Option(None, help="scene folder name"),
+    name: str = typer.Option(None, help="scene folder name (default: the folder's, plus the date)"),
+    site: str = typer.Option(None, help="place this scene shows, to group it with other dates"),
 ) -> None:
-    """Import a local Sentinel-2 L2A product (SAFE or per-band COGs) as a scene folder."""
+    """Import a local Sentinel-2 product (SAFE folder or band GeoTIFFs) as a scene folder."""
     from lulc_core.data.scene import scene_dir
-    from lulc_core.data.sentinel2 import import_cogs, import_safe
-    from lulc_core.errors import DataNotFoundError
+    from lulc_core.data.sentinel2 import import_band_folder, import_safe
 
     aoi = _aoi(city, bbox) if (city or bbox) else None
-    out = scene_dir(name or (aoi.name if aoi else source.stem))
+    default = aoi.name if aoi else source.resolve().name.removesuffix(".SAFE")
+    out = scene_dir(name or (f"{default}-{date}" if date else default))
     if (source / "GRANULE").is_dir():
-        import_safe(source, out, aoi, city=city)
+        import_safe(source, out, aoi, city=city, offset=offset, baseline=baseline, site=site)
     else:
-        bands = {b: source / f"{b}.tif" for b in ("B02", "B03", "B04", "SCL")}
-        missing = [b for b, p in bands.items() if not p.is_file() and b != "SCL"]
-        if missing:
-            raise DataNotFoundError(
-                f"{source} is neither a SAFE folder nor holds {', '.join(f'{b}.tif' for b in missing)}"
-            )
-        import_cogs({b: p for b, p in bands.items() if p.is_file()}, out, aoi, city=city)
-    typer.echo(f"wrote scene {out}")
+        import_band_folder(source, out, aoi, acquired=date, offset=offset, baseline=baseline,
+                           city=city, site=site)
+    typer.echo(_describe(out))
 
 
 @import_app.command("urban-atlas")
@@ -86,6 +109,9 @@ def prepare(
     city: str = typer.Option(..., help="scene folder name, e.g. paris"),
     split: str = typer.Option("spatial", help="'spatial' (blocks, default) or 'random' (80/20)"),
     max_cloud: float = typer.Option(0.15, help="drop patches with more cloud than this share"),
+    cloud_filter: bool = typer.Option(
+        True, "--cloud-filter/--no-cloud-filter",
+        help="drop cloudy patches by the scene's SCL; --no-cloud-filter for scenes without SCL"),
     size: int = typer.Option(64, help="patch side in pixels"),
     seed: int = typer.Option(0),
 ) -> None:
@@ -95,8 +121,10 @@ def prepare(
     from lulc_core.data.scene import scene_dir
 
     s = build_patches(scene_dir(city), patches_dir() / safe_name(city), size=size,
-                      max_cloud=max_cloud, split=split, seed=seed)
+                      max_cloud=max_cloud, split=split, seed=seed, cloud_filter=cloud_filter)
+    clouds = (f"{s.dropped_cloud} for cloud > {max_cloud:.0%}" if cloud_filter
+              else "none for cloud (--no-cloud-filter)")
     typer.echo(
         f"{s.kept} patches kept ({s.train} train / {s.test} test, {split} split); dropped "
-        f"{s.dropped_cloud} for cloud > {max_cloud:.0%}, {s.dropped_nan} for NaN -> {s.folder}"
+        f"{clouds}, {s.dropped_nan} for NaN -> {s.folder}"
     )

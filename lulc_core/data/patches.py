@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from lulc_core.classes import scl_cloud_values
-from lulc_core.data.scene import RGB_BANDS
+from lulc_core.data.scene import RGB_BANDS, read_manifest, require_surface_reflectance
 from lulc_core.errors import DataNotFoundError, InvalidDataError
 
 SPATIAL_BLOCK = 8  # patches per side of a spatial-split block: 8 x 64 px x 10 m = 5.1 km
@@ -94,28 +94,39 @@ def build_patches(
     test_fraction: float = 0.2,
     bands: tuple[str, ...] = RGB_BANDS,
     block: int = SPATIAL_BLOCK,
+    cloud_filter: bool = True,
 ) -> PatchSummary:
-    """Cut, filter, split and store patches of a scene that has Urban Atlas labels.
+    """Cut, filter, split and store patches of an L2A scene that has Urban Atlas labels.
 
-    A patch is dropped if any pixel of any band is NaN (no data) or if more than ``max_cloud``
-    of its pixels are cloud or cloud shadow in SCL (exactly 15 % is kept).
+    A patch is dropped if any pixel of any band is NaN (no data) or, with ``cloud_filter``, if
+    more than ``max_cloud`` of its pixels are cloud or cloud shadow in SCL (exactly 15 % is
+    kept). A scene without SCL needs ``cloud_filter=False``, said explicitly, because its
+    cloudy patches would otherwise train the model silently.
 
     Raises:
         DataNotFoundError: the scene has no labels (run ``lulc import urban-atlas``).
-        InvalidDataError: every patch was dropped.
+        InvalidDataError: an L1C scene, no SCL with ``cloud_filter``, or every patch dropped.
     """
     from lulc_core.artifacts import atomic_dir
     from lulc_core.data.sentinel2 import load_scene
 
+    require_surface_reflectance(read_manifest(scene_folder))
     scene = load_scene(scene_folder, bands=bands)
     if scene.labels is None:
         raise DataNotFoundError(
             f"{scene_folder} has no labels.tif: run 'lulc import urban-atlas FILE --scene "
             f"{scene_folder.name}' first"
         )
+    if cloud_filter and scene.scl is None:
+        raise InvalidDataError(
+            f"scene {scene_folder.name!r} has no SCL cloud mask, so cloudy patches cannot be "
+            f"dropped: pass --no-cloud-filter to keep them all, or import the product with its SCL"
+        )
     img = _blocks(scene.image, size)  # (rows, cols, C, S, S)
     has_nan = np.isnan(img).any(axis=(2, 3, 4))
-    cloudy = (cloud_fraction(_blocks(scene.scl, size)) > max_cloud + 1e-9) & ~has_nan
+    cloudy = np.zeros_like(has_nan)
+    if cloud_filter:
+        cloudy = (cloud_fraction(_blocks(scene.scl, size)) > max_cloud + 1e-9) & ~has_nan
     keep = ~has_nan & ~cloudy
     if not keep.any():
         raise InvalidDataError(
@@ -134,7 +145,9 @@ def build_patches(
     }
     summary = {
         "scene": scene_folder.name, "synthetic": scene.manifest.synthetic,
-        "patch_size": size, "max_cloud": max_cloud, "cloud_scl_values": list(scl_cloud_values()),
+        "patch_size": size, "cloud_filter": cloud_filter,
+        "max_cloud": max_cloud if cloud_filter else None,
+        "cloud_scl_values": list(scl_cloud_values()) if cloud_filter else [],
         "total": int(keep.size), "kept": int(keep.sum()), "dropped_nan": int(has_nan.sum()),
         "dropped_cloud": int(cloudy.sum()), "train": int((splits == "train").sum()),
         "test": int((splits == "test").sum()), "crs": scene.crs,

@@ -1,19 +1,18 @@
-"""Sentinel-2 L2A readers: SAFE products, per-band COGs, and local scene folders.
+"""Sentinel-2 readers: SAFE products, folders of band GeoTIFFs, and local scene folders.
 
 Every source is turned into the local scene layout (:mod:`lulc_core.data.scene`) by
 :func:`write_scene`; :func:`load_scene` reads a scene folder (optionally clipped to an AOI) into
-reflectance arrays on the 10 m grid with SCL resampled by nearest neighbour.
+reflectance arrays on the 10 m grid, with SCL (when the scene has one) resampled by nearest
+neighbour.
 
-Reflectance = (DN + BOA_ADD_OFFSET) / QUANTIFICATION_VALUE. Products of processing baseline
-04.00 and later declare ``BOA_ADD_OFFSET = -1000`` (STAC: ``raster:bands`` ``offset = -0.1``,
-``scale = 0.0001``); older ones have no offset. We keep the DN as delivered and store the
-scale/offset in each band's GDAL metadata, so nothing is lost and readers apply it once.
+We keep the DN as delivered and store the scale/offset, decided once per product by
+:mod:`lulc_core.data.reflectance`, in each band's GDAL metadata and in the manifest, so nothing
+is lost and readers apply it once.
 """
 
 from __future__ import annotations
 
 import re
-import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -28,11 +27,16 @@ from lulc_core.data.scene import (
     SceneManifest,
     read_manifest,
 )
+from lulc_core.data.reflectance import (
+    DN_SCALE,
+    ProductInfo,
+    band_files_product,
+    safe_product,
+)
 from lulc_core.errors import AOIError, DataNotFoundError, InvalidDataError
 from lulc_core.geo import AOI
 
-L2A_SCALE = 1e-4
-BASELINE_04_OFFSET = -0.1  # BOA_ADD_OFFSET -1000 / QUANTIFICATION_VALUE 10000
+OPTICAL_BANDS: tuple[str, ...] = ("B02", "B03", "B04", "B08")  # 10 m bands a scene may hold
 
 
 @dataclass
@@ -41,7 +45,8 @@ class Scene:
 
     Attributes:
         image: float32 (C, H, W) surface reflectance, NaN where there is no data.
-        scl: uint8 (H, W) Scene Classification Layer (0 = no data).
+        scl: uint8 (H, W) Scene Classification Layer (0 = no data), or None when the scene has
+            no cloud mask (``manifest.cloud_mask`` False).
         labels: uint8 (H, W) Urban Atlas index (0 background) or None when not imported.
         bands: band names in channel order.
         crs: CRS as a string (``EPSG:32631``).
@@ -50,7 +55,7 @@ class Scene:
     """
 
     image: np.ndarray
-    scl: np.ndarray
+    scl: np.ndarray | None
     labels: np.ndarray | None
     bands: tuple[str, ...]
     crs: str
@@ -99,7 +104,8 @@ def aoi_window(src, aoi: AOI | None):
     return win
 
 
-def _open(path: Path | str):
+def open_raster(path: Path | str):
+    """``rasterio.open`` with unreadable files as :class:`InvalidDataError`."""
     import rasterio
     from rasterio.errors import RasterioIOError
 
@@ -116,7 +122,7 @@ def _read_scl_on_grid(scl_path: Path | str, crs, transform, width: int, height: 
     from rasterio.enums import Resampling
     from rasterio.vrt import WarpedVRT
 
-    with _open(scl_path) as src, WarpedVRT(
+    with open_raster(scl_path) as src, WarpedVRT(
         src, crs=crs, transform=transform, width=width, height=height,
         resampling=Resampling.nearest, nodata=0,
     ) as vrt:
@@ -130,7 +136,7 @@ def read_reflectance(src, window=None, **read_options) -> np.ndarray:
     read from the overviews); ``src`` may be a dataset or a ``WarpedVRT`` over one.
     """
     dn = src.read(1, window=window, **read_options)
-    scale = src.scales[0] if src.scales and src.scales[0] else L2A_SCALE
+    scale = src.scales[0] if src.scales and src.scales[0] else DN_SCALE
     offset = src.offsets[0] if src.offsets else 0.0
     refl = dn.astype(np.float32) * np.float32(scale) + np.float32(offset)
     refl[dn == (src.nodata if src.nodata is not None else 0)] = np.nan
@@ -146,14 +152,15 @@ def load_scene(folder: Path, aoi: AOI | None = None, bands: tuple[str, ...] = RG
         bands: bands in the channel order wanted (default B04, B03, B02).
 
     Returns:
-        A :class:`Scene` with float32 reflectance (NaN = no data).
+        A :class:`Scene` with float32 reflectance (NaN = no data); ``scl`` is None when the
+        scene has no cloud mask.
 
     Raises:
-        DataNotFoundError: the folder, a band or the SCL file is missing.
+        DataNotFoundError: the folder, a band or the SCL file its manifest promises is missing.
         AOIError: the AOI does not overlap the scene.
     """
     manifest = read_manifest(folder)
-    for band in (*bands, "SCL"):
+    for band in (*bands, *(("SCL",) if manifest.cloud_mask else ())):
         if not (folder / BAND_FILES[band]).is_file():
             what = "the Scene Classification Layer (SCL)" if band == "SCL" else f"band {band}"
             raise DataNotFoundError(
@@ -161,22 +168,23 @@ def load_scene(folder: Path, aoi: AOI | None = None, bands: tuple[str, ...] = RG
                 "'lulc fetch sentinel2' or rebuild it with 'lulc demo-data'"
             )
     channels = []
-    with _open(folder / BAND_FILES[bands[0]]) as ref:
+    with open_raster(folder / BAND_FILES[bands[0]]) as ref:
         window = aoi_window(ref, aoi)
         transform = ref.window_transform(window)
         crs = ref.crs
         height, width = int(window.height), int(window.width)
     for band in bands:
-        with _open(folder / BAND_FILES[band]) as src:
+        with open_raster(folder / BAND_FILES[band]) as src:
             if src.crs != crs or src.transform != ref.transform:
                 raise InvalidDataError(
                     f"{band} of {folder} is not on the grid of {bands[0]}: rebuild the scene"
                 )
             channels.append(read_reflectance(src, window))
-    scl = _read_scl_on_grid(folder / BAND_FILES["SCL"], crs, transform, width, height)
+    scl = (_read_scl_on_grid(folder / BAND_FILES["SCL"], crs, transform, width, height)
+           if manifest.cloud_mask else None)
     labels = None
     if (folder / LABELS_RASTER).is_file():
-        with _open(folder / LABELS_RASTER) as src:
+        with open_raster(folder / LABELS_RASTER) as src:
             labels = src.read(1, window=window)
     return Scene(np.stack(channels), scl, labels, tuple(bands), crs.to_string(), transform, manifest)
 
@@ -205,56 +213,71 @@ def write_scene(
     out: Path,
     aoi: AOI | None,
     manifest: SceneManifest,
-    offset: float = 0.0,
-    scale: float = L2A_SCALE,
 ) -> Path:
     """Clip per-band rasters to an AOI and write them as a scene folder (atomically).
 
     Args:
-        sources: band name -> path or GDAL URL (``B02``, ``B03``, ``B04`` ... and ``SCL``).
-        out: scene folder to write (replaced atomically).
+        sources: band name -> path or GDAL URL (``B02``, ``B03``, ``B04`` [``B08``] [``SCL``]).
+        out: scene folder to write (replaced atomically; nothing is left on error).
         aoi: WGS84 area to keep (None = everything).
-        manifest: provenance; ``bands`` and ``crs`` are filled in here.
-        offset, scale: reflectance = DN * scale + offset for the optical bands.
+        manifest: provenance with ``reflectance`` decided; ``bands``, ``crs``, ``bounds_wgs84``
+            and ``cloud_mask`` are filled in here.
 
     Raises:
-        DataNotFoundError: no SCL among the sources.
+        DataNotFoundError: B02, B03 or B04 missing.
+        InvalidDataError: the bands are not on one grid, or SCL is in another CRS.
         AOIError: the AOI misses the rasters.
     """
+    from rasterio.warp import transform_bounds
+
     from lulc_core.artifacts import atomic_dir
 
-    if "SCL" not in sources:
+    if manifest.reflectance is None:
+        raise TypeError("write_scene needs manifest.reflectance (see lulc_core.data.reflectance)")
+    missing = [b for b in RGB_BANDS if b not in sources]
+    if missing:
         raise DataNotFoundError(
-            "the product has no Scene Classification Layer (SCL): use an L2A product, not L1C"
+            f"no {', '.join(sorted(missing))} among the bands given ({', '.join(sorted(sources))}):"
+            " a scene needs B02, B03 and B04"
         )
-    optical = sorted(b for b in sources if b != "SCL")
-    with _open(sources[optical[0]]) as ref:
+    optical = [b for b in OPTICAL_BANDS if b in sources]
+    with open_raster(sources[optical[0]]) as ref:
         window = aoi_window(ref, aoi)
         crs, transform = ref.crs, ref.window_transform(window)
         height, width = int(window.height), int(window.width)
+        grid = (ref.crs, ref.transform, ref.width, ref.height)
+        described = f"{ref.width}x{ref.height} px of {ref.res[0]:g} m at {ref.bounds.left:.0f}, "\
+                    f"{ref.bounds.top:.0f} ({ref.crs})"
+    for band in optical[1:]:  # before anything is written
+        with open_raster(sources[band]) as src:
+            if (src.crs, src.transform, src.width, src.height) != grid:
+                raise InvalidDataError(
+                    f"{band} ({src.width}x{src.height} px of {src.res[0]:g} m at "
+                    f"{src.bounds.left:.0f}, {src.bounds.top:.0f}, {src.crs}) is not on the grid "
+                    f"of {optical[0]} ({described}): give the 10 m bands of one product"
+                )
+    refl = manifest.reflectance
     with atomic_dir(out) as tmp:
         for band in optical:
-            with _open(sources[band]) as src:
-                if src.res != ref.res or src.crs != crs:
-                    raise InvalidDataError(
-                        f"{band} is not on the 10 m grid of {optical[0]}: give 10 m bands only"
-                    )
-                dn = src.read(1, window=aoi_window(src, aoi))
+            with open_raster(sources[band]) as src:
+                dn = src.read(1, window=window)
             _write_band(tmp / BAND_FILES[band], dn.astype(np.uint16), crs, transform, 0, band,
-                        scale, offset)
-        with _open(sources["SCL"]) as scl_src:
-            scl_window = aoi_window(scl_src, aoi)
-            scl = scl_src.read(1, window=scl_window)
-            scl_transform = scl_src.window_transform(scl_window)
-            if scl_src.crs != crs:
-                raise InvalidDataError("SCL and the bands are in different CRSs: use one product")
-        _write_band(tmp / BAND_FILES["SCL"], scl.astype(np.uint8), crs, scl_transform, 0, "SCL",
-                    None, None)
-        from rasterio.warp import transform_bounds
-
+                        refl.scale, refl.offset)
+        if "SCL" in sources:
+            with open_raster(sources["SCL"]) as scl_src:
+                if scl_src.crs != crs:
+                    raise InvalidDataError(
+                        "SCL and the bands are in different CRSs: use the SCL of the same product"
+                    )
+                scl_window = aoi_window(scl_src, aoi)
+                scl = scl_src.read(1, window=scl_window)
+                scl_transform = scl_src.window_transform(scl_window)
+            _write_band(tmp / BAND_FILES["SCL"], scl.astype(np.uint8), crs, scl_transform, 0,
+                        "SCL", None, None)
         bounds = transform_bounds(crs, "EPSG:4326", *rasterio_bounds(transform, width, height))
         manifest = manifest.model_copy(update={
             "bands": optical, "crs": crs.to_string(), "bounds_wgs84": tuple(bounds),
+            "cloud_mask": "SCL" in sources,
             "created": manifest.created or datetime.now(timezone.utc).isoformat(timespec="seconds"),
         })
         (tmp / MANIFEST).write_text(manifest.model_dump_json(indent=2) + "\n")
@@ -267,14 +290,27 @@ def rasterio_bounds(transform, width: int, height: int) -> tuple[float, float, f
             transform.f)
 
 
+def product_manifest(out: Path, product: ProductInfo, source: str, items: list[dict],
+                     city: str | None = None, site: str | None = None,
+                     attribution: str | None = None) -> SceneManifest:
+    """The manifest of a real product's scene before :func:`write_scene` fills in the grid."""
+    return SceneManifest(
+        name=out.name, city=city, bounds_wgs84=(0, 0, 0, 0), crs="", bands=[], synthetic=False,
+        source=source, items=items, level=product.level,
+        processing_baseline=product.baseline, acquired=product.acquired,
+        reflectance=product.reflectance, site=site, attribution=attribution,
+    )
+
+
 # --------------------------------------------------------------------------- SAFE
 
 
 def safe_band_paths(safe: Path) -> dict[str, Path]:
-    """Find B02/B03/B04 (R10m) and SCL (R20m) JP2 files in a SAFE product folder.
+    """Find B02/B03/B04 (L2A ``R10m/*_B02_10m.jp2``, L1C ``*_B02.jp2``) and SCL (L2A
+    ``R20m``, when present) in a SAFE product folder.
 
     Raises:
-        DataNotFoundError: the folder is not an L2A SAFE product or a file is missing.
+        DataNotFoundError: the folder is not a SAFE product or a band is missing.
     """
     granules = sorted(safe.glob("GRANULE/*/IMG_DATA"))
     if not granules:
@@ -285,9 +321,12 @@ def safe_band_paths(safe: Path) -> dict[str, Path]:
     img = granules[0]
     paths: dict[str, Path] = {}
     for band in ("B02", "B03", "B04"):
-        found = sorted(img.glob(f"R10m/*_{band}_10m.jp2"))
+        found = sorted(img.glob(f"R10m/*_{band}_10m.jp2")) or sorted(img.glob(f"*_{band}.jp2"))
         if not found:
-            raise DataNotFoundError(f"{img}/R10m has no *_{band}_10m.jp2: the product is incomplete")
+            raise DataNotFoundError(
+                f"{img} has no {band} (R10m/*_{band}_10m.jp2 or *_{band}.jp2): the product is "
+                "incomplete"
+            )
         paths[band] = found[0]
     scl = sorted(img.glob("R20m/*_SCL_20m.jp2"))
     if scl:
@@ -295,42 +334,113 @@ def safe_band_paths(safe: Path) -> dict[str, Path]:
     return paths
 
 
-def safe_offset(safe: Path) -> tuple[float, float]:
-    """(offset, scale) for reflectance from ``MTD_MSIL2A.xml`` (baseline >= 04.00 offset)."""
-    mtd = next(iter(sorted(safe.glob("MTD_MSIL2A.xml"))), None)
-    if mtd is None:
-        return 0.0, L2A_SCALE
-    try:
-        text = mtd.read_text(encoding="utf-8")
-        root = ET.fromstring(text)
-    except (ET.ParseError, UnicodeDecodeError):
-        raise InvalidDataError(f"{mtd} is not valid XML: re-download the product") from None
-    quant = next((float(e.text) for e in root.iter() if e.tag.endswith("BOA_QUANTIFICATION_VALUE")
-                  and e.text), 10000.0)
-    offsets = [float(e.text) for e in root.iter() if e.tag.endswith("BOA_ADD_OFFSET") and e.text]
-    return (offsets[0] / quant if offsets else 0.0), 1.0 / quant
+def import_safe(safe: Path, out: Path, aoi: AOI | None = None, city: str | None = None,
+                offset: float | None = None, baseline: str | None = None,
+                site: str | None = None) -> Path:
+    """Turn a SAFE product folder (L2A or L1C) into a scene folder clipped to ``aoi``.
 
-
-def import_safe(safe: Path, out: Path, aoi: AOI | None = None, city: str | None = None) -> Path:
-    """Turn a SAFE L2A product (folder) into a scene folder clipped to ``aoi``."""
+    ``offset`` / ``baseline`` override what the product's metadata says (see
+    :mod:`lulc_core.data.reflectance`).
+    """
     paths = safe_band_paths(safe)
-    offset, scale = safe_offset(safe)
-    baseline = re.search(r"_N(\d{4})_", safe.name)
-    manifest = SceneManifest(
-        name=out.name, city=city, bounds_wgs84=(0, 0, 0, 0), crs="",
-        bands=[], synthetic=False, source="safe",
-        items=[{"id": safe.name.removesuffix(".SAFE"),
-                "processing_baseline": baseline.group(1) if baseline else None}],
-    )
-    return write_scene({k: str(v) for k, v in paths.items()}, out, aoi, manifest, offset, scale)
+    product = safe_product(safe, offset, baseline)
+    items = [{"id": safe.name.removesuffix(".SAFE"), "processing_baseline": product.baseline}]
+    manifest = product_manifest(out, product, "safe", items, city, site)
+    return write_scene({k: str(v) for k, v in paths.items()}, out, aoi, manifest)
+
+
+# --------------------------------------------------------------------------- band GeoTIFFs
+
+# B04.tif, T31UDQ_20190708T105621_B04_10m.tif, 2019-07-08_S2A_orbit_094_tile_31UDQ_L2A_band_B04.tif
+_BAND_IN_NAME = re.compile(r"(?:^|[_.-])(B0[2348]|SCL)(?:_[126]0m)?$", re.IGNORECASE)
+
+
+def band_folder_sources(folder: Path, acquired: str | None = None) -> dict[str, Path]:
+    """The band GeoTIFFs of one date in a folder: B02, B03, B04, and B08 / SCL when present.
+
+    File names are ``B04.tif`` or carry the band at the end, as delivered by download tools
+    (``2019-07-08_S2A_orbit_094_tile_31UDQ_L2A_band_B04.tif``); a date in the name groups
+    files by acquisition, so one folder may hold several dates.
+
+    Args:
+        folder: the folder.
+        acquired: the date to take (``YYYY-MM-DD``); needed when the folder holds several.
+
+    Raises:
+        DataNotFoundError: no band files, a band missing, or no files of ``acquired``.
+        InvalidDataError: several dates and none chosen, or two files for one band.
+    """
+    from lulc_core.data.reflectance import date_in
+
+    if not folder.is_dir():
+        raise DataNotFoundError(
+            f"{folder} is not a folder: give a .SAFE product folder or a folder of band GeoTIFFs"
+        )
+    by_date: dict[str, dict[str, list[Path]]] = {}
+    for f in sorted(folder.iterdir()):
+        m = _BAND_IN_NAME.search(f.stem)
+        if f.suffix.lower() in (".tif", ".tiff") and m:
+            by_date.setdefault(date_in(f.stem) or "undated", {}).setdefault(
+                m.group(1).upper(), []).append(f)
+    if not by_date:
+        raise DataNotFoundError(
+            f"{folder} is neither a .SAFE folder nor holds band GeoTIFFs (B02.tif, B03.tif, "
+            "B04.tif or names ending in _B04.tif): point at the folder with the band files"
+        )
+    dates = ", ".join(sorted(by_date))
+    if acquired is not None:
+        wanted = date_in(acquired)
+        if wanted is None or wanted not in by_date:
+            raise DataNotFoundError(
+                f"no band files of {acquired!r} in {folder} (dates there: {dates}): pass one of "
+                "them with --date"
+            )
+        bands = by_date[wanted]
+    elif len(by_date) > 1:
+        raise InvalidDataError(
+            f"{folder} holds {len(by_date)} dates ({dates}): choose one with --date YYYY-MM-DD"
+        )
+    else:
+        wanted, bands = next(iter(by_date.items()))
+    doubled = {b: fs for b, fs in bands.items() if len(fs) > 1}
+    if doubled:
+        band, files = next(iter(doubled.items()))
+        raise InvalidDataError(
+            f"{len(files)} files for {band} of {wanted} in {folder} ({', '.join(f.name for f in files)}):"
+            " keep one product per folder"
+        )
+    missing = [b for b in RGB_BANDS if b not in bands]
+    if missing:
+        raise DataNotFoundError(
+            f"{folder} has {', '.join(sorted(bands))} but no {', '.join(sorted(missing))} for "
+            f"{wanted}: a scene needs B02, B03 and B04"
+        )
+    return {b: fs[0] for b, fs in sorted(bands.items())}
 
 
 def import_cogs(bands: dict[str, str | Path], out: Path, aoi: AOI | None = None,
-                offset: float = BASELINE_04_OFFSET, city: str | None = None) -> Path:
-    """Turn per-band GeoTIFF/COG files (as STAC catalogues serve them) into a scene folder."""
-    manifest = SceneManifest(
-        name=out.name, city=city, bounds_wgs84=(0, 0, 0, 0), crs="",
-        bands=[], synthetic=False, source="cog",
-        items=[{"id": Path(str(p)).name, "band": b} for b, p in bands.items()],
-    )
-    return write_scene({k: str(v) for k, v in bands.items()}, out, aoi, manifest, offset)
+                offset: float | None = None, baseline: str | None = None,
+                city: str | None = None, site: str | None = None,
+                attribution: str | None = None) -> Path:
+    """Turn per-band GeoTIFF/COG files of one product into a scene folder.
+
+    Reflectance comes from the files' metadata (:func:`~lulc_core.data.reflectance.
+    band_files_product`) unless ``offset`` / ``baseline`` say it explicitly.
+
+    Raises:
+        InvalidDataError: nothing tells the reflectance offset, or the bands disagree.
+    """
+    product = band_files_product({b: Path(str(p)) for b, p in bands.items()}, offset, baseline)
+    items = [{"id": product.product_id or Path(str(p)).name, "band": b, "file": Path(str(p)).name}
+             for b, p in bands.items()]
+    manifest = product_manifest(out, product, "geotiff", items, city, site, attribution)
+    return write_scene({k: str(v) for k, v in bands.items()}, out, aoi, manifest)
+
+
+def import_band_folder(folder: Path, out: Path, aoi: AOI | None = None,
+                       acquired: str | None = None, offset: float | None = None,
+                       baseline: str | None = None, city: str | None = None,
+                       site: str | None = None, attribution: str | None = None) -> Path:
+    """Import one date of a folder of band GeoTIFFs (:func:`band_folder_sources`) as a scene."""
+    return import_cogs(band_folder_sources(folder, acquired), out, aoi, offset, baseline, city,
+                       site, attribution)

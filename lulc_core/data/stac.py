@@ -3,18 +3,23 @@
 Search ``sentinel-2-l2a`` items over the AOI and dates, keep the least cloudy ones that
 together cover the AOI (one per MGRS tile), read only the AOI window of each COG asset over
 HTTP range requests (GDAL ``/vsicurl/``), mosaic them on one UTM grid, and write the local scene
-layout with a manifest of item ids and dates.
+layout with a manifest of item ids and dates. Reflectance is decided per item from its own
+metadata (:func:`lulc_core.data.reflectance.stac_item_product`): Earth Search v1 items declare
+``raster:bands`` ``offset: -0.1`` *and* ``earthsearch:boa_offset_applied: true`` (the offset is
+already in the COGs), so the declared offset alone would be applied twice.
 """
 
 from __future__ import annotations
 
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from lulc_core.data.scene import SceneManifest
-from lulc_core.errors import DataNotFoundError, DownloadError
+from lulc_core.data.reflectance import ProductInfo, stac_item_product
+from lulc_core.data.scene import SceneManifest, read_manifest
+from lulc_core.errors import DataNotFoundError, DownloadError, InvalidDataError
 from lulc_core.geo import AOI
 
 EARTH_SEARCH = "https://earth-search.aws.element84.com/v1"
@@ -31,16 +36,18 @@ class ChosenItem:
     cloud_cover: float
     tile: str
     hrefs: dict[str, str]
-    offset: float
+    product: ProductInfo
 
 
-def _offset(asset: dict) -> float:
-    bands = asset.get("raster:bands") or [{}]
-    return float(bands[0].get("offset", 0.0))
+def choose_items(items: list[dict], max_cloud: float, offset: float | None = None,
+                 baseline: str | None = None) -> list[ChosenItem]:
+    """The least cloudy item per MGRS tile, cloud cover <= max_cloud (percent).
 
+    ``offset`` / ``baseline`` override what the items say about reflectance.
 
-def choose_items(items: list[dict], max_cloud: float) -> list[ChosenItem]:
-    """The least cloudy item per MGRS tile, cloud cover <= max_cloud (percent)."""
+    Raises:
+        InvalidDataError: nothing tells a chosen item's reflectance offset.
+    """
     best: dict[str, dict] = {}
     for item in items:
         props = item["properties"]
@@ -59,7 +66,8 @@ def choose_items(items: list[dict], max_cloud: float) -> list[ChosenItem]:
         chosen.append(ChosenItem(
             item["id"], item["properties"].get("datetime", ""),
             float(item["properties"].get("eo:cloud_cover", 0)), tile,
-            {band: assets[key]["href"] for band, key in ASSETS.items()}, _offset(assets["red"]),
+            {band: assets[key]["href"] for band, key in ASSETS.items()},
+            stac_item_product(item, "red", offset, baseline),
         ))
     return chosen
 
@@ -111,48 +119,55 @@ def _mosaic(hrefs: list[str], aoi: AOI, crs: str, res: float) -> tuple[np.ndarra
 def fetch_sentinel2(
     aoi: AOI, out: Path, start: str, end: str, max_cloud: float = 20.0,
     stac_url: str = EARTH_SEARCH, city: str | None = None, progress: bool = True,
+    offset: float | None = None, baseline: str | None = None,
 ) -> SceneManifest:
     """Search, choose, read and write a Sentinel-2 L2A scene folder for an AOI.
 
     Raises:
         DataNotFoundError: no item under ``max_cloud`` in the period.
+        InvalidDataError: the chosen items' reflectance cannot be decided or differs between
+            them (their DN cannot share one scale/offset in a mosaic).
         DownloadError: the STAC API or an asset could not be read.
     """
     import rasterio
     from tqdm import tqdm
 
-    from lulc_core.data.sentinel2 import write_scene
+    from lulc_core.data.sentinel2 import product_manifest, write_scene
 
     items = search(aoi, start, end, stac_url)
-    chosen = choose_items(items, max_cloud)
+    chosen = choose_items(items, max_cloud, offset, baseline)
     if not chosen:
         raise DataNotFoundError(
             f"no {COLLECTION} item with cloud cover <= {max_cloud}% over {aoi.name} between "
             f"{start} and {end} ({len(items)} found): widen the dates or raise --max-cloud"
         )
+    decisions = {(c.product.reflectance.scale, c.product.reflectance.offset) for c in chosen}
+    if len(decisions) > 1:
+        shown = "; ".join(f"{c.id}: offset {c.product.reflectance.offset:g} "
+                          f"({c.product.reflectance.source})" for c in chosen)
+        raise InvalidDataError(
+            f"the chosen items need different reflectance offsets ({shown}): narrow --start/--end"
+            " to one processing baseline"
+        )
     crs = f"EPSG:{aoi.utm_epsg()}"
-    staging = out.with_name(f".{out.name}.staging")
-    staging.mkdir(parents=True, exist_ok=True)
-    sources = {}
-    for band in tqdm(list(ASSETS), desc="reading bands", disable=not progress):
-        data, transform = _mosaic([c.hrefs[band] for c in chosen], aoi, crs,
-                                  20.0 if band == "SCL" else 10.0)
-        path = staging / f"{band}.tif"
-        with rasterio.open(path, "w", driver="GTiff", width=data.shape[1], height=data.shape[0],
-                           count=1, dtype=data.dtype.name, crs=crs, transform=transform,
-                           nodata=0) as dst:
-            dst.write(data, 1)
-        sources[band] = path
-    manifest = SceneManifest(
-        name=out.name, city=city, bounds_wgs84=aoi.bounds, crs=crs, bands=[], synthetic=False,
-        source=f"stac:{stac_url}",
-        items=[{"id": c.id, "datetime": c.datetime, "cloud_cover": c.cloud_cover,
-                "tile": c.tile} for c in chosen],
-    )
-    try:
-        write_scene(sources, out, None, manifest, offset=chosen[0].offset)
-    finally:
-        for p in staging.glob("*"):
-            p.unlink()
-        staging.rmdir()
-    return manifest
+    out.parent.mkdir(parents=True, exist_ok=True)
+    # the staged mosaics go away whatever happens, so a failed read leaves nothing behind
+    with tempfile.TemporaryDirectory(dir=out.parent, prefix=f".{out.name}.",
+                                     suffix=".staging") as staging:
+        sources = {}
+        for band in tqdm(list(ASSETS), desc="reading bands", disable=not progress):
+            data, transform = _mosaic([c.hrefs[band] for c in chosen], aoi, crs,
+                                      20.0 if band == "SCL" else 10.0)
+            path = Path(staging) / f"{band}.tif"
+            with rasterio.open(path, "w", driver="GTiff", width=data.shape[1],
+                               height=data.shape[0], count=1, dtype=data.dtype.name, crs=crs,
+                               transform=transform, nodata=0) as dst:
+                dst.write(data, 1)
+            sources[band] = path
+        manifest = product_manifest(
+            out, chosen[0].product, f"stac:{stac_url}",
+            [{"id": c.id, "datetime": c.datetime, "cloud_cover": c.cloud_cover, "tile": c.tile,
+              "processing_baseline": c.product.baseline} for c in chosen], city=city,
+        )
+        write_scene(sources, out, None, manifest)
+    return read_manifest(out)
