@@ -73,8 +73,8 @@ def png_url(image: np.ndarray, cache_dir: Path = CACHE_DIR) -> str:
     return f"{URL_PREFIX}/{name}"
 
 
-def _prune(cache_dir: Path, max_files: int = MAX_FILES) -> None:
-    """Delete the least recently used pictures beyond ``max_files`` (each distinct area adds some)."""
+def _prune(cache_dir: Path) -> None:
+    """Delete the least recently used pictures beyond ``MAX_FILES`` (each distinct area adds some)."""
     files = []
     for entry in os.scandir(cache_dir):
         if entry.name.endswith(".png"):
@@ -82,5 +82,5 @@ def _prune(cache_dir: Path, max_files: int = MAX_FILES) -> None:
                 files.append((entry.stat().st_mtime_ns, entry.path))
             except FileNotFoundError:  # pruned meanwhile by another server process
                 pass
-    for _, path in sorted(files)[: max(0, len(files) - max_files)]:
+    for _, path in sorted(files)[: max(0, len(files) - MAX_FILES)]:
         Path(path).unlink(missing_ok=True)
