@@ -56,6 +56,10 @@ def png_url(image: np.ndarray, cache_dir: Path = CACHE_DIR) -> str:
     content; later calls only hash the pixels. When the folder cannot be written (a read-only
     install), the picture is inlined as a data URL instead, as before.
 
+    Args:
+        image: the picture, uint8.
+        cache_dir: the folder Streamlit serves at ``URL_PREFIX`` (tests pass a temporary one).
+
     Returns:
         ``/app/static/cache/<key>.png`` (for ``st.image`` and folium overlays), or a data URL.
     """
