@@ -179,9 +179,9 @@ def scene_table(scenes: list[SceneManifest]) -> pd.DataFrame:
 
     Returns:
         Columns ``scene``, ``data`` (``real Sentinel-2 L2A`` or ``synthetic demo``), ``date``,
-        ``reflectance`` (``DN x 0.0001 + 0``), ``decided from`` (the manifest's reason),
+        ``reflectance`` (``DN x 0.0001 +0``), ``decided from`` (the manifest's reason),
         ``cloud mask`` and ``credit`` (the attribution the data's licence asks for, else the
-        source); ``-`` where the manifest does not say.
+        source).
     """
     rows = []
     for s in scenes:
@@ -189,8 +189,8 @@ def scene_table(scenes: list[SceneManifest]) -> pd.DataFrame:
         rows.append({
             "scene": s.name,
             "data": "synthetic demo" if s.synthetic else f"real Sentinel-2 {s.level}",
-            "date": s.acquired or "-",
-            "reflectance": f"DN x {refl.scale:g} {refl.offset:+g}" if refl else "-",
+            "date": s.acquired or ("none (made up)" if s.synthetic else "unknown"),
+            "reflectance": f"DN x {refl.scale:g} {refl.offset:+g}" if refl else "not recorded",
             "decided from": refl.source if refl else "not recorded (an older scene: rebuild it)",
             "cloud mask": "SCL" if s.cloud_mask else "not available (no SCL)",
             "credit": s.attribution or s.source,

@@ -43,8 +43,9 @@ if choice is None:
 elif choice in presets:
     bounds = presets[choice].bounds
 elif choice == TYPE:
+    example = next(iter(presets.values())).bounds if presets else scene.bounds_wgs84
     text = st.text_input("Box (west,south,east,north in degrees)", key=f"map_bbox_{place.name}",
-                         placeholder="{:.2f},{:.2f},{:.2f},{:.2f}".format(*scene.bounds_wgs84))
+                         placeholder="{:.2f},{:.2f},{:.2f},{:.2f}".format(*example))
     try:
         bounds = parse_bbox(text).bounds if text else None
     except LulcError as e:
@@ -56,6 +57,13 @@ else:
                 "20 x 20 km); the maps below follow it.")
 
 classifiers = [c.name for c in services.model_cards("classification")]
+# The class layers start differently on real and synthetic scenes (below): switching between the
+# two kinds starts them again from those defaults.
+kind = "synthetic" if scene.synthetic else "real"
+if st.session_state.get("map_layers_kind", kind) != kind:
+    for key in ("op_pred", "op_patch"):
+        st.session_state.pop(key, None)
+st.session_state["map_layers_kind"] = kind
 with st.expander("Map layers", expanded=False):
     cols = st.columns(5)
     basemap = cols[0].toggle("OpenStreetMap background", value=True, key="map_osm",
@@ -75,17 +83,21 @@ with st.expander("Map layers", expanded=False):
                                    0.1, key="op_patch", disabled=not classifiers,
                                    help="Each 64 x 64 px (640 m) patch of the area classified "
                                         "by a EuroSAT classifier.")
-    classifier = st.selectbox("Patch classifier", classifiers, key="map_patch_model") \
-        if classifiers else None
+    classifier = None
+    if classifiers:
+        classifier = st.selectbox("Patch classifier", classifiers, key="map_patch_model")
 
-area, patches, problem = None, None, None
+area, patches, problem, patch_problem = None, None, None, None
 if bounds is not None:
     try:
         area = services.area_prediction(model_name, scene.name, bounds)
-        if classifier and patch_opacity > 0:
-            patches = services.patch_map(classifier, scene.name, bounds)
     except LulcError as e:
         problem = f"Cannot map this area: {e}"
+if area is not None and classifier and patch_opacity > 0:
+    try:
+        patches = services.patch_map(classifier, scene.name, bounds)
+    except LulcError as e:  # e.g. an area smaller than one patch: the U-Net map still shows
+        patch_problem = f"EuroSAT patches not shown: {e}"
 
 m = maps.base_map(AOI(scene.name, *scene.bounds_wgs84), basemap)
 for layer, opacity, label in (("rgb", rgb_opacity, "Sentinel-2 true colour"),
@@ -98,8 +110,10 @@ for layer, opacity, label in (("rgb", rgb_opacity, "Sentinel-2 true colour"),
 maps.add_draw(m)
 dynamic = None
 if area is not None:
-    overlays = [(classes_overlay(area.prediction, area.crs, area.transform),
-                 f"Prediction ({model_name})", pred_opacity)]
+    overlays = []
+    if pred_opacity > 0:
+        overlays.append((classes_overlay(area.prediction, area.crs, area.transform),
+                         f"Prediction ({model_name})", pred_opacity))
     if patches is not None:
         overlays.append((classes_overlay(patches.classes, patches.crs, patches.transform,
                                          patches.palette()),
@@ -117,7 +131,8 @@ if problem:
 if area is None:
     st.stop()
 
-st.caption(f"Mapped {area.prediction.size / 1e4:.0f} km2 in {area.seconds:.1f} s. Left to right: "
+km2 = area.prediction.size / 1e4
+st.caption(f"Mapped {km2:.{0 if km2 >= 1 else 2}f} km2 in {area.seconds:.1f} s. Left to right: "
            "what the satellite sees, "
            + ("what the Urban Atlas says the land is used for, " if area.truth is not None else "")
            + "what the model says, and how sure it is (dark = unsure).")
@@ -157,11 +172,15 @@ left.download_button("Download prediction (GeoTIFF)", lambda: area.to_geotiff_by
 right.download_button("Download areas (CSV)", table.to_csv(index=False),
                       file_name=f"{scene.name}-areas.csv", mime="text/csv", key="dl_csv")
 
+if patch_problem:
+    st.caption(patch_problem)
 if patches is not None:
     st.subheader(f"EuroSAT patches ({classifier})")
-    st.caption(f"{int((patches.classes != NODATA_INDEX).sum())} patches of 640 m x 640 m, each given one "
-               "of the 10 EuroSAT land-cover classes by a classifier trained on real Sentinel-2 "
-               "images (EuroSAT is made from Level-1C, top-of-atmosphere tiles), shown as the "
-               "'EuroSAT patches' layer on the map.")
+    st.caption(f"{int((patches.classes != NODATA_INDEX).sum())} patches of 640 m x 640 m, each "
+               "given one of the 10 EuroSAT land-cover classes by a classifier trained on real "
+               "Sentinel-2 images, shown as the 'EuroSAT patches' layer on the map. EuroSAT was "
+               f"made from Level-1C (top-of-atmosphere) tiles: this {patches.level} image is "
+               f"brought to that look first ('{patches.harmonisation}'). A patch that would "
+               "touch pixels without data (scene edges) is left out.")
     st.dataframe(maps.swatches(maps.patch_legend(patches)), hide_index=True, key="map_patch_legend",
                  column_config={"share %": st.column_config.NumberColumn(format="%.1f %%")})

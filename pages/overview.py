@@ -34,7 +34,11 @@ else:
                      "textured with real EuroSAT images, not a real acquisition: it shows how "
                      "the tool works, not how these cities are used.")
     st.markdown("\n".join(lines))
-    st.table(scene_table(services.scenes()))
+    table = scene_table(services.scenes())
+    # Product names are long words that would run under the next column: a zero-width space
+    # after each "_" lets them wrap.
+    table["decided from"] = table["decided from"].str.replace("_", "_\u200b")
+    st.table(table)
     st.caption("Reflectance: how the stored digital numbers (DN) become reflectance, decided once "
                "when the scene was imported, and what it was decided from. Products of "
                "processing baseline 04.00 and later (from 2022) carry an offset of -0.1; "
