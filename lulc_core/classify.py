@@ -3,8 +3,9 @@
 Inputs are turned into what the network saw at test time during training, using only the
 model card: RGB uint8 -> float in [0, 1] -> resize to ``card.input_size`` -> normalise with
 ``card.normalization``. Multi-band GeoTIFFs are first rendered the way EuroSAT RGB was made
-(bands B04/B03/B02, reflectance DN scaled linearly so that :data:`EUROSAT_RGB_MAX_DN` maps to
-255), so a model trained on the JPEGs sees the same brightness from a raw Sentinel-2 crop.
+(:mod:`lulc_core.harmonise`: bands B04/B03/B02, L2A surface reflectance turned into L1C
+top-of-atmosphere, then EuroSAT's linear 8-bit stretch), so a model trained on the JPEGs sees
+the same brightness and colour from a raw Sentinel-2 crop.
 """
 
 from __future__ import annotations
@@ -31,10 +32,6 @@ from lulc_core.data.scene import RGB_BANDS
 from lulc_core.errors import DataNotFoundError, InvalidDataError, ModelMismatchError
 from lulc_core.metrics import ConfusionAccumulator, MetricsReport
 
-# EuroSAT RGB JPEGs are the L1C B04/B03/B02 digital numbers (reflectance x 10000) scaled
-# linearly to 8 bit; 2750 DN -> 255 reproduces their brightness (bright roofs and clouds clip,
-# as they do in the released JPEGs). Used only for GeoTIFF input, never for JPG/PNG.
-EUROSAT_RGB_MAX_DN = 2750.0
 # EuroSAT-MS GeoTIFFs hold 13 bands B01..B12 with B8A after B08: B04, B03, B02 are 3, 2, 1.
 EUROSAT_MS_RGB_INDEXES = (3, 2, 1)
 GEOTIFF_SUFFIXES = frozenset({".tif", ".tiff"})
@@ -88,16 +85,19 @@ def read_geotiff_rgb(path: Path) -> np.ndarray:
 
     Bands are chosen by description (B04, B03, B02); a 13-band file without descriptions is
     taken as EuroSAT-MS order; a 3-band file without descriptions as R, G, B. Bands with a
-    GDAL scale/offset (how our scenes store the L2A ``BOA_ADD_OFFSET``) are converted to
-    reflectance with it; otherwise uint8 data is taken as already rendered and other data as
-    DN = reflectance x 10000 (float data <= 1.5 as reflectance 0..1). DN are then scaled by
-    :data:`EUROSAT_RGB_MAX_DN`. Nodata pixels become 0.
+    GDAL scale/offset (how our scenes store reflectance) are converted to reflectance with
+    it; otherwise uint8 data is taken as already rendered and other data as DN = reflectance
+    x 10000 (float data <= 1.5 as reflectance 0..1). The level (:func:`geotiff_level`) decides
+    whether L2A -> TOA comes before EuroSAT's stretch (:func:`lulc_core.harmonise.to_eurosat_rgb`).
+    Nodata pixels become 0.
 
     Raises:
         InvalidDataError: unreadable file, or no way to find the red, green and blue bands.
     """
     import rasterio
     from rasterio.errors import RasterioIOError
+
+    from lulc_core.harmonise import to_eurosat_rgb
 
     try:
         with rasterio.open(path) as src:
@@ -116,6 +116,7 @@ def read_geotiff_rgb(path: Path) -> np.ndarray:
             data = src.read(indexes, masked=True)
             scales = np.array([src.scales[i - 1] for i in indexes], np.float32).reshape(3, 1, 1)
             offsets = np.array([src.offsets[i - 1] for i in indexes], np.float32).reshape(3, 1, 1)
+            tags, count = src.tags(), src.count
     except RasterioIOError as e:
         raise InvalidDataError(
             f"{path} is not a readable GeoTIFF ({str(e).splitlines()[0]}): replace it"
@@ -124,13 +125,30 @@ def read_geotiff_rgb(path: Path) -> np.ndarray:
     declared = bool(np.any(scales != 1.0) or np.any(offsets != 0.0))
     if values.dtype == np.uint8 and not declared:
         return np.ascontiguousarray(values.transpose(1, 2, 0))
-    dn = values.astype(np.float32)
+    reflectance = values.astype(np.float32)
     if declared:  # e.g. L2A baseline 04.00: reflectance = DN * 1e-4 - 0.1
-        dn = (dn * scales + offsets) * 10000.0
-    elif np.issubdtype(values.dtype, np.floating) and np.nanmax(dn, initial=0.0) <= 1.5:
-        dn *= 10000.0  # reflectance 0..1 -> DN
-    rgb = np.clip(np.nan_to_num(dn) / EUROSAT_RGB_MAX_DN * 255.0 + 0.5, 0, 255)
-    return np.ascontiguousarray(rgb.astype(np.uint8).transpose(1, 2, 0))
+        reflectance = reflectance * scales + offsets
+    elif not (np.issubdtype(values.dtype, np.floating)
+              and np.nanmax(reflectance, initial=0.0) <= 1.5):
+        reflectance /= 10000.0  # DN -> reflectance
+    reflectance[np.ma.getmaskarray(data)] = np.nan
+    return to_eurosat_rgb(reflectance, geotiff_level(tags, path, count, declared))
+
+
+def geotiff_level(tags: dict[str, str], path: Path, count: int, declared: bool) -> str:
+    """Processing level of a GeoTIFF: "L2A" or "L1C".
+
+    What the file says (a level or product name such as ``MSIL2A`` in its tags or file name)
+    wins; otherwise a 13-band file is EuroSAT-MS (L1C), a file declaring a scale/offset is
+    L2A (how our scenes and Earth Search's L2A COGs store reflectance), and anything else is
+    taken as L1C, EuroSAT's own level, rendered without conversion.
+    """
+    from lulc_core.data.reflectance import level_in
+
+    said = next((lv for lv in map(level_in, [*tags.values(), path.stem]) if lv), None)
+    if said:
+        return said
+    return "L2A" if declared and count != 13 else "L1C"
 
 
 # Limits for images uploaded in the dashboard. EuroSAT tiles are 64 x 64 px (640 m at 10 m);

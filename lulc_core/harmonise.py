@@ -5,15 +5,15 @@ B04/B03/B02, as digital numbers (DN = reflectance x 10000) stretched linearly to
 ``value = DN / EUROSAT_DN_AT_255 * 255``, clipped at 255, no offset. Measured (see
 :func:`fit_eurosat_stretch` and docs/real-imagery.md): the mean DN of each band in EuroSAT-MS
 (published with torchgeo's ``EuroSATDataModule``) divided by the mean 8-bit value of the
-same band in the RGB JPEGs is the same for all three bands to within 0.6 %, which a stretch
-with an offset would not give (the bands' means differ by 18 %).
+same band in the RGB JPEGs is the same for all three bands to +-0.3 % although the bands'
+means differ by 18 %; fits that allow an offset give a few levels of either sign.
 
 Scenes are usually Level-2A bottom-of-atmosphere (BOA) surface reflectance: darker and less
 blue than TOA (no path radiance, no haze). A classifier that only ever saw TOA colours reads
 BOA patches as something else, so L2A input is first mapped to TOA with a per-band linear
 model ``L1C = slope * L2A + intercept`` fitted on co-registered real L2A/L1C pairs of the
 same acquisitions (:func:`fit_l2a_to_l1c`). The atmosphere differs from day to day, so this is
-an average correction (the per-date slopes spread by about +-0.1), not an atmospheric model.
+an average correction (the per-date slopes spread by about +-0.05), not an atmospheric model.
 
 Re-derive every constant below with ``python -m lulc_core.harmonise`` (it prints them; the
 tests check that the shared data still gives them within tolerance).
@@ -21,7 +21,6 @@ tests check that the shared data still gives them within tolerance).
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -70,12 +69,15 @@ def check_level(level: str) -> Level:
     return level  # type: ignore[return-value]
 
 
-def to_toa(reflectance: np.ndarray, level: str) -> np.ndarray:
+def to_toa(reflectance: np.ndarray, level: str,
+           coefficients: dict[str, tuple[float, float]] | None = None) -> np.ndarray:
     """L2A BOA reflectance -> approximate L1C TOA reflectance (L1C passes through).
 
     Args:
         reflectance: float32 (3, H, W) in B04, B03, B02 order; NaN = no data.
         level: "L2A" or "L1C".
+        coefficients: ``{band: (slope, intercept)}`` (default :data:`L2A_TO_L1C`; another
+            fit, e.g. of one date, to check how well the default transfers).
 
     Returns:
         float32 (3, H, W) TOA reflectance, NaN kept.
@@ -83,8 +85,9 @@ def to_toa(reflectance: np.ndarray, level: str) -> np.ndarray:
     _check_rgb(reflectance)
     if check_level(level) == "L1C":
         return reflectance.astype(np.float32, copy=False)
-    slope = np.array([L2A_TO_L1C[b][0] for b in RGB_BANDS], np.float32).reshape(3, 1, 1)
-    intercept = np.array([L2A_TO_L1C[b][1] for b in RGB_BANDS], np.float32).reshape(3, 1, 1)
+    coefficients = coefficients or L2A_TO_L1C
+    slope = np.array([coefficients[b][0] for b in RGB_BANDS], np.float32).reshape(3, 1, 1)
+    intercept = np.array([coefficients[b][1] for b in RGB_BANDS], np.float32).reshape(3, 1, 1)
     return reflectance.astype(np.float32, copy=False) * slope + intercept
 
 
@@ -126,7 +129,8 @@ def match_eurosat_statistics(rgb: np.ndarray, valid: np.ndarray | None = None) -
     if not valid.any():
         return rgb
     mean, std = x[valid].mean(axis=0), x[valid].std(axis=0)
-    out = (x - mean) / np.maximum(std, 1e-3) * np.array(EUROSAT_RGB_STD) + np.array(EUROSAT_RGB_MEAN)
+    target_mean, target_std = np.array(EUROSAT_RGB_MEAN), np.array(EUROSAT_RGB_STD)
+    out = (x - mean) / np.maximum(std, 1e-3) * target_std + target_mean
     out[~valid] = 0
     return np.clip(out + 0.5, 0, 255).astype(np.uint8)
 
@@ -174,6 +178,23 @@ def real_s2_files(folder: Path, level: str) -> dict[tuple[str, str], Path]:
             f"{level} folder of the real Sentinel-2 sample"
         )
     return found
+
+
+def read_real_s2(site: Path, level: str, date: str) -> tuple[np.ndarray, str, object]:
+    """One date of the shared sample as float32 (3, H, W) B04/B03/B02 reflectance (DN / 10000,
+    baseline < 04.00; NaN at DN 0; saturated pixels kept: they render white), CRS, transform."""
+    import rasterio
+
+    files = real_s2_files(site / level, level)
+    channels = []
+    for band in RGB_BANDS:
+        with rasterio.open(files[(date, band)]) as src:
+            dn = src.read(1)
+            crs, transform = src.crs.to_string(), src.transform
+        refl = dn.astype(np.float32) / 10000.0
+        refl[dn == 0] = np.nan
+        channels.append(refl)
+    return np.stack(channels), crs, transform
 
 
 def _read_dn(path: Path) -> np.ndarray:
@@ -263,22 +284,18 @@ def fit_eurosat_stretch(eurosat_root: Path, every: int = EUROSAT_SAMPLE_EVERY) -
                           rounded(dn_at_255, 1), len(files))
 
 
-def shared_dir() -> Path:
-    """The read-only shared data folder beside the clone (``$LULC_SHARED_DIR`` overrides)."""
-    from lulc_core.config import REPO_ROOT
-
-    return Path(os.environ.get("LULC_SHARED_DIR", REPO_ROOT.parent / "shared"))
-
-
 def main() -> None:
     """Print the constants re-derived from the shared data (``python -m lulc_core.harmonise
     [REAL_S2_SITE] [EUROSAT_DIR]``)."""
     import sys
 
     from lulc_core.config import eurosat_dir
+    from lulc_core.data.samples import shared_sample_dir
 
-    site = Path(sys.argv[1]) if len(sys.argv) > 1 else (
-        shared_dir() / "data" / "real_s2" / "versailles")
+    site = Path(sys.argv[1]) if len(sys.argv) > 1 else shared_sample_dir()
+    if site is None:
+        raise DataNotFoundError("no shared real Sentinel-2 sample beside the clone: pass its "
+                                "folder (holding L2A/ and L1C/) or set LULC_REAL_S2_DIR")
     stretch = fit_eurosat_stretch(Path(sys.argv[2]) if len(sys.argv) > 2 else eurosat_dir())
     print(f"EuroSAT RGB over {stretch.images} JPEGs: mean {stretch.rgb_mean}, std "
           f"{stretch.rgb_std}, share at 255 {stretch.clipped}")

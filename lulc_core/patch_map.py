@@ -4,8 +4,10 @@ A EuroSAT classifier judges 64 x 64 px patches (640 m at 10 m). Walking a scene 
 it) with that window gives a coarse land-cover map: one class per grid cell. With ``stride``
 smaller than the patch (32 or 16 px), windows overlap and each ``stride`` x ``stride`` cell gets
 the mean class probabilities of every window covering it: a finer, smoother map for 4x (16x)
-the work. Windows with any no-data pixel are skipped; a cell no valid window covers is no data
-(255). Before the network, the reflectance is rendered the way EuroSAT RGB was made
+the work. Windows with more than :data:`MAX_NODATA_SHARE` of no-data pixels are skipped (smaller
+gaps, such as the 1 px no-data border many Sentinel-2 crops have, are filled with the window's
+mean colour: EuroSAT has no black borders); a cell no usable window covers is no data (255).
+Before the network, the reflectance is rendered the way EuroSAT RGB was made
 (:mod:`lulc_core.harmonise`), L2A turned into TOA first.
 
 The grid starts at the area's top-left pixel; its pixel size is ``stride`` x 10 m. Rows and
@@ -35,6 +37,7 @@ from lulc_core.harmonise import match_eurosat_statistics, to_eurosat_rgb, to_toa
 HARMONISATIONS: tuple[str, ...] = ("none", "toa", "toa+stats")
 STRIDES: tuple[int, ...] = (64, 32, 16)
 PATCH_KM2_LIMIT = 400.0  # interactive limit, as for the segmenters' predict_area
+MAX_NODATA_SHARE = 0.05  # of a window's pixels; above it the window is skipped
 
 
 @dataclass
@@ -179,17 +182,21 @@ def _classifier_names(card: ModelCard) -> tuple[list[str], list[str]]:
 def patch_map_array(
     model: tuple[torch.nn.Module, ModelCard], reflectance: np.ndarray, level: str, crs: str,
     transform, stride: int = 64, harmonisation: str = "toa", batch_size: int = 64,
+    bf16: bool = False,
 ) -> PatchMap:
     """Classify an in-memory area on a ``stride`` px grid.
 
     Args:
-        model: a loaded classifier ``(module, card)`` (see :func:`lulc_core.classify.load_classifier`).
+        model: a loaded classifier ``(module, card)``
+            (:func:`lulc_core.classify.load_classifier`).
         reflectance: float32 (3, H, W) B04, B03, B02 reflectance, NaN = no data.
         level: "L2A" or "L1C".
         crs, transform: grid of ``reflectance``.
         stride: cell side in px (64, 32 or 16).
         harmonisation: see :data:`HARMONISATIONS`.
         batch_size: windows per forward pass.
+        bf16: bf16 autocast on the CPU (about 2x faster where the CPU has native bf16; may
+            flip a near-tie, so exact fp32 is the default).
 
     Raises:
         AOIError: the area is smaller than one patch.
@@ -214,22 +221,23 @@ def patch_map_array(
     per_patch = patch // stride
     n_y, n_x = (h - patch) // stride + 1, (w - patch) // stride + 1
     rows, cols = n_y - 1 + per_patch, n_x - 1 + per_patch
-    # A window is usable when it has no no-data pixel: count them per window with an
-    # integral image instead of slicing every window.
+    # No-data pixels per window from an integral image instead of slicing every window.
     integral = np.pad(nodata.cumsum(0).cumsum(1), ((1, 0), (1, 0)))
     ys, xs = np.arange(n_y) * stride, np.arange(n_x) * stride
-    bad = (integral[ys[:, None] + patch, xs[None, :] + patch] - integral[ys[:, None], xs[None, :] + patch]
-           - integral[ys[:, None] + patch, xs[None, :]] + integral[ys[:, None], xs[None, :]])
-    windows = [(i, j) for i in range(n_y) for j in range(n_x) if bad[i, j] == 0]
+    top, left = ys[:, None], xs[None, :]
+    bad = (integral[top + patch, left + patch] - integral[top, left + patch]
+           - integral[top + patch, left] + integral[top, left])
+    windows = [(i, j) for i in range(n_y) for j in range(n_x)
+               if bad[i, j] <= MAX_NODATA_SHARE * patch * patch]
     k = card.num_classes
     total = np.zeros((k, rows, cols), np.float32)
     count = np.zeros((rows, cols), np.float32)
     transform_rgb = eval_transform(card)
     for start in range(0, len(windows), batch_size):
         chunk = windows[start : start + batch_size]
-        batch = torch.stack([transform_rgb(rgb[i * stride : i * stride + patch,
-                                               j * stride : j * stride + patch]) for i, j in chunk])
-        probs = _forward(module, batch, bf16=False).numpy()
+        batch = torch.stack([transform_rgb(_window(rgb, nodata, i * stride, j * stride, patch))
+                             for i, j in chunk])
+        probs = _forward(module, batch, bf16).numpy()
         for (i, j), p in zip(chunk, probs, strict=True):
             total[:, i : i + per_patch, j : j + per_patch] += p[:, None, None]
             count[i : i + per_patch, j : j + per_patch] += 1
@@ -241,7 +249,7 @@ def patch_map_array(
     if mapped.any():
         classes[mapped] = probabilities[:, mapped].argmax(axis=0)
         confidence[mapped] = probabilities[:, mapped].max(axis=0)
-    grid = transform * Affine.scale(stride)
+    grid = transform @ Affine.scale(stride)
     bounds = transform_bounds(crs, "EPSG:4326", *rasterio_bounds(grid, cols, rows))
     names, colors = _classifier_names(card)
     return PatchMap(classes, probabilities, confidence, names, colors, str(crs), grid,
@@ -249,9 +257,20 @@ def patch_map_array(
                     time.perf_counter() - t0)
 
 
+def _window(rgb: np.ndarray, nodata: np.ndarray, top: int, left: int, patch: int) -> np.ndarray:
+    """uint8 (patch, patch, 3) window of ``rgb``, no-data pixels set to the window's mean colour."""
+    window = rgb[top : top + patch, left : left + patch]
+    missing = nodata[top : top + patch, left : left + patch]
+    if not missing.any():
+        return window
+    window = window.copy()
+    window[missing] = window[~missing].mean(axis=0).round().astype(np.uint8)
+    return window
+
+
 def patch_map(
     model, scene_folder: Path, aoi: AOI | None = None, stride: int = 64,
-    harmonisation: str = "toa", max_km2: float | None = None,
+    harmonisation: str = "toa", max_km2: float | None = None, bf16: bool = False,
 ) -> PatchMap:
     """Classify a scene folder (or its AOI) on a ``stride`` px grid.
 
@@ -263,6 +282,7 @@ def patch_map(
         stride: 64 (one patch per cell), 32 or 16 (overlapping patches).
         harmonisation: see :data:`HARMONISATIONS`.
         max_km2: refuse larger areas.
+        bf16: see :func:`patch_map_array`.
 
     Raises:
         ModelMismatchError: the model is not a classifier.
@@ -283,14 +303,17 @@ def patch_map(
                        "a smaller rectangle or use 'lulc patch-map'")
     if np.isnan(scene.image).all():
         raise AOIError("the area has no image data (outside the scene's footprint): pick another")
-    level = getattr(scene.manifest, "level", "L2A")
-    result = patch_map_array(loaded, scene.image, level, scene.crs, scene.transform, stride,
-                             harmonisation)
+    result = patch_map_array(loaded, scene.image, scene.manifest.level, scene.crs,
+                             scene.transform, stride, harmonisation, bf16=bf16)
     result.seconds = time.perf_counter() - t0
     return result
 
 
 def patch_map_area(model, scene_folder: Path, aoi: AOI, stride: int = 64,
                    max_km2: float = PATCH_KM2_LIMIT) -> PatchMap:
-    """:func:`patch_map` of a drawn area for the dashboard (refused above ``max_km2``)."""
-    return patch_map(model, scene_folder, aoi, stride, max_km2=max_km2)
+    """:func:`patch_map` of a drawn area for the dashboard (refused above ``max_km2``), in
+    bf16 where the CPU supports it natively: people wait for this one."""
+    from lulc_core.train import bf16_supported
+
+    return patch_map(model, scene_folder, aoi, stride, max_km2=max_km2,
+                     bf16=bf16_supported(torch.device("cpu")))

@@ -57,13 +57,9 @@ else:
                 "20 x 20 km); the maps below follow it.")
 
 classifiers = [c.name for c in services.model_cards("classification")]
-# The class layers start differently on real and synthetic scenes (below): switching between the
-# two kinds starts them again from those defaults.
+# The class layers start differently on real and synthetic scenes (below), so each kind has its
+# own sliders: the browser would otherwise send back the other kind's values.
 kind = "synthetic" if scene.synthetic else "real"
-if st.session_state.get("map_layers_kind", kind) != kind:
-    for key in ("op_pred", "op_patch"):
-        st.session_state.pop(key, None)
-st.session_state["map_layers_kind"] = kind
 with st.expander("Map layers", expanded=False):
     cols = st.columns(5)
     basemap = cols[0].toggle("OpenStreetMap background", value=True, key="map_osm",
@@ -78,9 +74,9 @@ with st.expander("Map layers", expanded=False):
     # On a real scene the EuroSAT classifier is the one model trained on real imagery (the
     # segmenters learned from the synthetic demo scenes): its layer is the one shown first.
     pred_opacity = cols[3].slider("Prediction", 0.0, 1.0, 0.7 if scene.synthetic else 0.0, 0.1,
-                                  key="op_pred")
+                                  key=f"op_pred_{kind}")
     patch_opacity = cols[4].slider("EuroSAT patches", 0.0, 1.0, 0.0 if scene.synthetic else 0.7,
-                                   0.1, key="op_patch", disabled=not classifiers,
+                                   0.1, key=f"op_patch_{kind}", disabled=not classifiers,
                                    help="Each 64 x 64 px (640 m) patch of the area classified "
                                         "by a EuroSAT classifier.")
     classifier = None
@@ -137,6 +133,7 @@ st.caption(f"Mapped {km2:.{0 if km2 >= 1 else 2}f} km2 in {area.seconds:.1f} s. 
            + ("what the Urban Atlas says the land is used for, " if area.truth is not None else "")
            + "what the model says, and how sure it is (dark = unsure).")
 from lulc_core.classes import NODATA_INDEX  # noqa: E402
+from lulc_core.patch_map import MAX_NODATA_SHARE  # noqa: E402
 from lulc_core.render import colorize, confidence_image  # noqa: E402
 
 cols = st.columns(4)
@@ -180,7 +177,7 @@ if patches is not None:
                "given one of the 10 EuroSAT land-cover classes by a classifier trained on real "
                "Sentinel-2 images, shown as the 'EuroSAT patches' layer on the map. EuroSAT was "
                f"made from Level-1C (top-of-atmosphere) tiles: this {patches.level} image is "
-               f"brought to that look first ('{patches.harmonisation}'). A patch that would "
-               "touch pixels without data (scene edges) is left out.")
+               f"brought to that look first ('{patches.harmonisation}'). A patch with more than "
+               f"{MAX_NODATA_SHARE:.0%} of its pixels without data (scene edges) is left out.")
     st.dataframe(maps.swatches(maps.patch_legend(patches)), hide_index=True, key="map_patch_legend",
                  column_config={"share %": st.column_config.NumberColumn(format="%.1f %%")})

@@ -17,7 +17,6 @@ from rasterio.transform import from_origin
 from lulc_core.artifacts import ClassInfo, ModelCard, load_card, save_model
 from lulc_core.classes import EUROSAT_CLASSES
 from lulc_core.classify import (
-    EUROSAT_RGB_MAX_DN,
     classify_images,
     evaluate_folder,
     predict_images,
@@ -26,6 +25,7 @@ from lulc_core.classify import (
 )
 from lulc_core.config import models_dir
 from lulc_core.errors import DataNotFoundError, InvalidDataError
+from lulc_core.harmonise import EUROSAT_DN_AT_255, L2A_TO_L1C
 from lulc_core.heldout import (
     TEST_PREDICTIONS_FILE,
     browse_order,
@@ -101,15 +101,17 @@ def test_geotiff_bands_are_found_and_rendered_like_eurosat(tmp_path: Path) -> No
     order = ["B08", "B02", "B04", "B03"]  # descriptions, not position, decide
     stack = np.stack([np.full((8, 8), dn[b]) for b in order])
     rgb = read_rgb(_geotiff(tmp_path / "named.tif", stack, order, "uint16"))
-    expected = [round(dn[b] / EUROSAT_RGB_MAX_DN * 255) for b in ("B04", "B03", "B02")]
+    expected = [round(dn[b] / EUROSAT_DN_AT_255 * 255) for b in ("B04", "B03", "B02")]
     assert rgb.shape == (8, 8, 3) and rgb.dtype == np.uint8
     assert rgb[0, 0].tolist() == expected
     ms = np.stack([np.full((8, 8), 100 * (i + 1)) for i in range(13)])  # EuroSAT-MS: B01..B12
     ms_rgb = read_rgb(_geotiff(tmp_path / "ms.tif", ms, None, "uint16"))
-    assert ms_rgb[0, 0].tolist() == [round(v / EUROSAT_RGB_MAX_DN * 255) for v in (400, 300, 200)]
+    assert ms_rgb[0, 0].tolist() == [round(v / EUROSAT_DN_AT_255 * 255) for v in (400, 300, 200)]
     l2a = np.full((3, 4, 4), 3000)  # baseline 04.00: reflectance = 3000 * 1e-4 - 0.1 = 0.2
     l2a_rgb = read_rgb(_geotiff(tmp_path / "l2a.tif", l2a, None, "uint16", (1e-4, -0.1)))
-    assert l2a_rgb[0, 0].tolist() == [round(2000 / EUROSAT_RGB_MAX_DN * 255)] * 3
+    # a declared offset means an L2A scene file: turned into TOA before the stretch
+    toa = [0.2 * L2A_TO_L1C[b][0] + L2A_TO_L1C[b][1] for b in ("B04", "B03", "B02")]
+    assert l2a_rgb[0, 0].tolist() == [round(v * 10000 / EUROSAT_DN_AT_255 * 255) for v in toa]
     bright = np.full((3, 4, 4), 9000)
     assert read_rgb(_geotiff(tmp_path / "bright.tif", bright, None, "uint16")).max() == 255
 

@@ -37,16 +37,15 @@ from lulc_core.data.samples import (
     shared_sample_dir,
 )
 from lulc_core.data.scene import read_manifest
-from lulc_core.data.sentinel2 import import_band_folder, load_scene
-from lulc_core.data.stac import fetch_sentinel2
+from lulc_core.data.sentinel2 import import_band_folder, import_safe, load_scene
 from lulc_core.errors import InvalidDataError
 from lulc_core.geo import AOI
 
 SHARED = shared_sample_dir()  # ../shared/data/real_s2/versailles or $LULC_REAL_S2_DIR
 ITEM_JSON = ((SHARED.parents[2] if SHARED else REPO_ROOT.parent / "shared") / "reference"
              / "earth_search_v1_item_S2A_39QTA_20230628.json")
-needs_shared = pytest.mark.skipif(SHARED is None, reason="../shared/data/real_s2 not beside the clone")
-needs_item = pytest.mark.skipif(not ITEM_JSON.is_file(), reason="../shared/reference not beside the clone")
+needs_shared = pytest.mark.skipif(SHARED is None, reason="no ../shared/data/real_s2")
+needs_item = pytest.mark.skipif(not ITEM_JSON.is_file(), reason="no ../shared/reference")
 RED_MEDIAN = 0.0724  # DN median 724 of B04, 2019-07-08 L2A, no offset
 # Urban Atlas codes of vegetated land: green urban areas, agricultural, forests and
 # semi-natural areas, wetlands
@@ -71,8 +70,11 @@ def real_models(isolated_dirs: dict[str, Path], monkeypatch: pytest.MonkeyPatch)
 # --------------------------------------------------------------------------- band GeoTIFFs
 
 
-def test_committed_sample_imports_with_the_right_reflectance(isolated_dirs: dict[str, Path]) -> None:
-    scene = import_band_folder(SAMPLE_DIR, isolated_dirs["data"] / "scenes" / "v", site="versailles")
+def test_committed_sample_imports_with_the_right_reflectance(
+    isolated_dirs: dict[str, Path],
+) -> None:
+    scene = import_band_folder(SAMPLE_DIR, isolated_dirs["data"] / "scenes" / "v",
+                               site="versailles")
     m = read_manifest(scene)
     assert (m.level, m.processing_baseline, m.acquired) == ("L2A", "02.13", "2019-07-08")
     assert m.reflectance.offset == 0.0 and m.reflectance.scale == pytest.approx(1e-4)
@@ -160,6 +162,36 @@ def test_safe_metadata(tmp_path: Path, name: str, mtd: tuple | None, level: str,
     assert product.reflectance.scale == pytest.approx(1e-4)
 
 
+@needs_shared
+def test_l1c_safe_product_imports_as_l1c(isolated_dirs: dict[str, Path]) -> None:
+    """An L1C SAFE (flat IMG_DATA, MTD_MSIL1C.xml of baseline 02.08 without RADIO_ADD_OFFSET)
+    made of a real 128 x 128 px L1C crop: recorded as L1C, no SCL, DN / 10000."""
+    from rasterio.windows import Window
+
+    name = "S2A_MSIL1C_20190708T105621_N0208_R094_T31UDQ_20190708T112621.SAFE"
+    safe = isolated_dirs["data"] / name
+    img = safe / "GRANULE" / "L1C_T31UDQ_A021112_20190708T110438" / "IMG_DATA"
+    img.mkdir(parents=True)
+    (safe / "MTD_MSIL1C.xml").write_text(
+        "<r><PROCESSING_BASELINE>02.08</PROCESSING_BASELINE>"
+        "<QUANTIFICATION_VALUE>10000</QUANTIFICATION_VALUE></r>")
+    window = Window(200, 200, 128, 128)
+    for band in ("B02", "B03", "B04"):
+        with rasterio.open(_sample_band(band, SHARED / "L1C")) as src:
+            dn, transform, crs = src.read(1, window=window), src.window_transform(window), src.crs
+        with rasterio.open(img / f"T31UDQ_20190708T105621_{band}.jp2", "w", driver="JP2OpenJPEG",
+                           width=128, height=128, count=1, dtype="uint16", crs=crs,
+                           transform=transform, QUALITY="100", REVERSIBLE="YES") as dst:
+            dst.write(dn, 1)
+    scene = import_safe(safe, isolated_dirs["data"] / "scenes" / "l1c")
+    m = read_manifest(scene)
+    assert (m.level, m.processing_baseline, m.acquired, m.cloud_mask) == (
+        "L1C", "02.08", "2019-07-08", False)
+    assert m.reflectance.offset == 0.0
+    assert "MTD_MSIL1C.xml has no RADIO_ADD_OFFSET" in m.reflectance.source
+    np.testing.assert_allclose(load_scene(scene, bands=("B04",)).image[0], dn / 10000, atol=1e-6)
+
+
 def test_safe_without_any_clue_is_refused(tmp_path: Path) -> None:
     (tmp_path / "product.SAFE").mkdir()
     with pytest.raises(InvalidDataError, match="--offset"):
@@ -175,7 +207,8 @@ def _item(applied: bool | None, baseline: str, base: str = "", cloud: float = 3.
     item = json.loads(ITEM_JSON.read_text())
     props = item["properties"]
     props.update({"s2:processing_baseline": baseline, "eo:cloud_cover": cloud,
-                  "grid:code": "MGRS-31UDQ", "proj:epsg": 32631, "datetime": "2023-07-01T10:56:21Z"})
+                  "grid:code": "MGRS-31UDQ", "proj:epsg": 32631,
+                  "datetime": "2023-07-01T10:56:21Z"})
     if applied is None:
         props.pop("earthsearch:boa_offset_applied")
     else:
@@ -208,11 +241,13 @@ def test_stac_item_decision(applied: bool | None, baseline: str, offset: float) 
 @pytest.mark.parametrize(("applied", "baseline"), [
     (True, "05.09"), (False, "05.09"), (False, "04.00"), (None, "02.13"),
 ])
-def test_stac_fetch_of_versailles_pixels(tmp_path: Path, applied: bool | None,
+def test_stac_fetch_of_versailles_pixels(isolated_dirs: dict[str, Path], capsys,
+                                         monkeypatch: pytest.MonkeyPatch, applied: bool | None,
                                          baseline: str) -> None:
     """Serve the Versailles DN as the catalogue would for each case (DN + 1000 where the product
-    carries the -1000 offset and the catalogue did not remove it); the fetched scene must always
-    come out at the true reflectance."""
+    carries the -1000 offset and the catalogue did not remove it); ``lulc fetch sentinel2`` must
+    always write the true reflectance, and say how it decided."""
+    tmp_path = isolated_dirs["data"].parent
     root = tmp_path / "stac"
     root.mkdir()
     shifted = baseline >= "04.00" and not applied
@@ -245,15 +280,21 @@ def test_stac_fetch_of_versailles_pixels(tmp_path: Path, applied: bool | None,
     (root / "search.json").write_text(json.dumps({"type": "FeatureCollection", "features": [
         _item(applied, baseline, base), cloudy]}))
     try:
-        manifest = fetch_sentinel2(AOI("versailles", 2.075, 48.79, 2.13, 48.828),
-                                   tmp_path / "scene", "2023-06-01", "2023-08-01", max_cloud=20,
-                                   stac_url=f"{base}/index.html", progress=False)
+        code, out, err = run_lulc(
+            ["fetch", "sentinel2", "--bbox", "2.075,48.79,2.13,48.828", "--start", "2023-06-01",
+             "--end", "2023-08-01", "--stac-url", f"{base}/index.html", "--name", "scene"],
+            capsys, monkeypatch)
     finally:
         server.kill()
+    assert code == 0, err
+    scene = isolated_dirs["data"] / "scenes" / "scene"
+    manifest = read_manifest(scene)
     assert [i["id"] for i in manifest.items] == ["S2A_31UDQ_20230701_0_L2A"]
     assert manifest.reflectance.offset == (-0.1 if shifted else 0.0)
     assert manifest.processing_baseline == baseline and manifest.cloud_mask
-    s = load_scene(tmp_path / "scene")
+    assert f"reflectance = DN x 0.0001 + {manifest.reflectance.offset:g} (" in out
+    assert ("earthsearch:boa_offset_applied true" in out) == bool(applied)
+    s = load_scene(scene)
     with rasterio.open(_sample_band("B04")) as src:  # the true reflectance of the same pixels
         h, w = s.image.shape[1:]
         window = from_bounds(s.transform.c, s.transform.f - 10 * h, s.transform.c + 10 * w,
@@ -261,7 +302,7 @@ def test_stac_fetch_of_versailles_pixels(tmp_path: Path, applied: bool | None,
         truth = src.read(1, window=window).astype(np.float32) / 10000
     assert truth.shape == (h, w) and truth.min() > 0
     np.testing.assert_allclose(s.image[0], truth, atol=1e-6)
-    assert s.scl.max() == 4 and not list(tmp_path.glob(".scene*"))  # staging cleaned up
+    assert s.scl.max() == 4 and not list(scene.parent.glob(".*"))  # staging cleaned up
 
 
 # --------------------------------------------------------------------------- samples, mapping
@@ -375,6 +416,7 @@ def _l1c_scene(data: Path) -> str:
     ("two bands", ["no B04", "B02, B03 and B04"]),
     ("mismatched grids", ["B03", "not on the grid of B02"]),
     ("unknown baseline", ["unknown processing baseline", "--baseline"]),
+    ("offset and baseline", ["both given", "give one"]),
     ("unknown date", ["2019-07-09", "--date", "2019-07-08"]),
     ("several dates", ["2 dates", "--date"]),
     ("nothing tells", ["--offset", "--baseline"]),
@@ -395,6 +437,9 @@ def test_cli_bad_real_inputs(isolated_dirs: dict[str, Path], capsys,
     elif case == "unknown baseline":
         _copy_sample(src)
         args += ["--baseline", "7x"]
+    elif case == "offset and baseline":
+        _copy_sample(src)
+        args += ["--offset", "0", "--baseline", "02.13"]
     elif case == "unknown date":
         _copy_sample(src)
         args += ["--date", "2019-07-09"]
@@ -414,7 +459,8 @@ def test_cli_bad_real_inputs(isolated_dirs: dict[str, Path], capsys,
     elif case.startswith("l1c"):
         scene = _l1c_scene(data)
         args = (["prepare", "--city", scene] if case == "l1c prepare" else
-                ["predict", "--model", "unet-paris", "--scene", scene, "--out", str(data / "p.tif")])
+                ["predict", "--model", "unet-paris", "--scene", scene,
+                 "--out", str(data / "p.tif")])
         monkeypatch.setenv("LULC_ARTIFACTS_DIR", str(REPO_ROOT / "artifacts"))
     elif case == "no scl prepare":
         import_band_folder(SAMPLE_DIR, data / "scenes" / "v")

@@ -147,7 +147,7 @@ def test_map_explorer_maps_the_real_sample(app: AppTest) -> None:
     legend = at.dataframe[0].value
     assert "truth km2" not in legend.columns and legend["predicted %"].sum() == pytest.approx(100)
     # the EuroSAT patch layer is on by default on a real scene, with its own legend
-    assert at.slider(key="op_patch").value > 0
+    assert at.slider(key="op_patch_real").value > 0
     patches = at.dataframe[1].value
     assert set(patches["class"]) <= {"AnnualCrop", "Forest", "HerbaceousVegetation", "Highway",
                                      "Industrial", "Pasture", "PermanentCrop", "Residential",
@@ -206,7 +206,8 @@ def test_layers_start_from_the_defaults_of_the_scene_kind(
     at = AppTest.from_file(str(REPO_ROOT / "app.py"), default_timeout=180)
     at.session_state["city"] = "synthetic-versailles"
     at.switch_page("pages/map_explorer.py").run()
-    assert (at.slider(key="op_pred").value, at.slider(key="op_patch").value) == (0.7, 0.0)
+    assert (at.slider(key="op_pred_synthetic").value,
+            at.slider(key="op_patch_synthetic").value) == (0.7, 0.0)
     at.session_state["city"] = "versailles"
     at.run()  # the same page, now on a real scene: its own defaults, not the previous values
-    assert (at.slider(key="op_pred").value, at.slider(key="op_patch").value) == (0.0, 0.7)
+    assert (at.slider(key="op_pred_real").value, at.slider(key="op_patch_real").value) == (0.0, 0.7)

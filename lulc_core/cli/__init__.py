@@ -57,4 +57,4 @@ def main() -> None:
 
 
 # Registration: importing these modules adds their commands to the groups above.
-from lulc_core.cli import classifier, demo, evaluate, jobs, scenes, segmenter  # noqa: E402,F401
+from lulc_core.cli import classifier, demo, evaluate, jobs, patchmap, scenes, segmenter  # noqa: E402,F401

@@ -21,7 +21,7 @@ def _aoi(city: str | None, bbox: str | None):
 
 
 OFFSET_HELP = "reflectance offset (e.g. 0 or -0.1) when the product's metadata does not tell"
-BASELINE_HELP = "processing baseline (e.g. 02.13 or 05.09) when the product's metadata does not tell"
+BASELINE_HELP = "processing baseline (e.g. 02.13, 05.09) when the product's metadata does not tell"
 
 
 def _describe(folder: Path) -> str:
@@ -67,7 +67,8 @@ def fetch_sentinel2(
 def import_sentinel2(
     source: Path = typer.Argument(
         ..., help="a .SAFE product folder (L2A or L1C), or a folder of band GeoTIFFs (B02.tif, "
-                  "B03.tif, B04.tif [SCL.tif], or names ending in _B04.tif, several dates allowed)"),
+                  "B03.tif, B04.tif [SCL.tif], or names ending in _B04.tif; several dates "
+                  "allowed)"),
     date: str = typer.Option(None, help="date to import from a folder of several, YYYY-MM-DD"),
     offset: float = typer.Option(None, help=OFFSET_HELP),
     baseline: str = typer.Option(None, help=BASELINE_HELP),

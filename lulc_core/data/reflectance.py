@@ -39,9 +39,10 @@ OFFSET_BASELINE = "04.00"
 OFFSET_FROM = date(2022, 1, 25)  # first day ESA processed with baseline 04.00
 OVERRIDE_HINT = "pass --baseline (e.g. 02.13 or 05.09) or --offset (e.g. 0 or -0.1)"
 
-_BASELINE_IN_NAME = re.compile(r"_N(\d{2})(\d{2})(?=_|\.|$)")  # S2A_MSIL2A_20190708T105621_N0213_...
-_LEVEL_IN_NAME = re.compile(r"MSIL(1C|2A)|(?:^|_)L(1C|2A)(?=_|$)", re.IGNORECASE)
-_DATE_IN_NAME = re.compile(r"(?<!\d)(\d{4})-?(\d{2})-?(\d{2})(?!\d{3})")
+# S2A_MSIL2A_20190708T105621_N0213_R094_...: baseline 02.13
+_BASELINE_IN_NAME = re.compile(r"_N(\d{2})(\d{2})(?=_|\.|$)")
+_LEVEL_IN_NAME = re.compile(r"MSIL?(1C|2A)|(?:^|_)L(1C|2A)(?=_|$)", re.IGNORECASE)  # S2MSI2A too
+_DATE_IN_NAME = re.compile(r"(?<!\d)(\d{4})-?(\d{2})-?(\d{2})(?!\d)")
 # GeoTIFF tags that may hold the product's name, level, baseline or date (sources: the sample's
 # downloader, GDAL's SENTINEL2 driver, our own scene files).
 _TITLE_TAGS = ("title", "PRODUCT_URI", "PRODUCT_ID", "product_uri", "s2:product_uri")
@@ -99,7 +100,8 @@ def level_in(text: str) -> str | None:
 
 
 def date_in(text: str) -> str | None:
-    """The first valid date (``2019-07-08`` or ``20190708``) in a text as ``YYYY-MM-DD``, or None."""
+    """The first valid date (``2019-07-08`` or ``20190708``) in a text as ``YYYY-MM-DD``, or
+    None."""
     for m in _DATE_IN_NAME.finditer(text):
         try:
             return date(int(m.group(1)), int(m.group(2)), int(m.group(3))).isoformat()
@@ -129,8 +131,13 @@ def from_date(acquired: str, level: str, how: str) -> Reflectance:
 
 
 def _explicit(offset: float | None, baseline: str | None, level: str) -> Reflectance | None:
+    if offset is not None and baseline is not None:
+        raise InvalidDataError(
+            f"--offset {offset:g} and --baseline {baseline} both given: give one of them"
+        )
     if offset is not None:
-        return Reflectance(scale=DN_SCALE, offset=float(offset), source=f"--offset {offset:g} given")
+        return Reflectance(scale=DN_SCALE, offset=float(offset),
+                           source=f"--offset {offset:g} given")
     if baseline is not None:
         return from_baseline(normalise_baseline(baseline), level, f"--baseline {baseline} given")
     return None
@@ -173,7 +180,8 @@ def safe_product(safe: Path, offset: float | None = None,
             root = ET.fromstring(mtd.read_text(encoding="utf-8"))
         except (ET.ParseError, UnicodeDecodeError):
             raise InvalidDataError(f"{mtd} is not valid XML: re-download the product") from None
-    mtd_baseline = next(iter(_xml_values(root, "PROCESSING_BASELINE")), None) if root else None
+    mtd_baseline = (next(iter(_xml_values(root, "PROCESSING_BASELINE")), None)
+                    if root is not None else None)
     found = _given_baseline(baseline) or baseline_in(name) or (
         normalise_baseline(mtd_baseline) if mtd_baseline else None)
     decided = _explicit(offset, baseline, level)
@@ -197,6 +205,32 @@ def safe_product(safe: Path, offset: float | None = None,
 # --------------------------------------------------------------------------- STAC
 
 
+def _stac_reflectance(band: dict[str, Any], applied: object, baseline: str | None,
+                      acquired: str | None, level: str) -> Reflectance | None:
+    scale = float(band.get("scale", DN_SCALE))
+    declared = band.get("offset")
+    if applied is True:
+        return Reflectance(
+            scale=scale, offset=0.0,
+            source="earthsearch:boa_offset_applied true: the COGs already carry the offset"
+                   + (f" (declared raster:bands offset {declared:g} not applied again)"
+                      if declared else ""))
+    if baseline and baseline < OFFSET_BASELINE:
+        decided = from_baseline(baseline, level, "s2:processing_baseline", scale)
+        if declared:
+            decided.source += f" (declared raster:bands offset {declared:g} ignored)"
+        return decided
+    if declared is not None:
+        return Reflectance(scale=scale, offset=float(declared),
+                           source=f"raster:bands offset {float(declared):g} (baseline {baseline}, "
+                                  f"earthsearch:boa_offset_applied {applied})")
+    if baseline:
+        return from_baseline(baseline, level, "s2:processing_baseline", scale)
+    if acquired:
+        return from_date(acquired, level, "item datetime")
+    return None
+
+
 def stac_item_product(item: dict[str, Any], asset: str = "red", offset: float | None = None,
                       baseline: str | None = None) -> ProductInfo:
     """Level, baseline, date and reflectance of a STAC item (Earth Search v1 conventions).
@@ -213,28 +247,8 @@ def stac_item_product(item: dict[str, Any], asset: str = "red", offset: float | 
         else baseline_in(product))
     acquired = str(props.get("datetime") or "")[:10] or date_in(product)
     band = ((item.get("assets", {}).get(asset) or {}).get("raster:bands") or [{}])[0]
-    scale = float(band.get("scale", DN_SCALE))
-    declared = band.get("offset")
-    applied = props.get("earthsearch:boa_offset_applied")
-    decided = _explicit(offset, baseline, level)
-    if decided is None and applied is True:
-        decided = Reflectance(
-            scale=scale, offset=0.0,
-            source="earthsearch:boa_offset_applied true: the COGs already carry the offset"
-                   + (f" (declared raster:bands offset {declared:g} not applied again)"
-                      if declared else ""))
-    elif decided is None and found and found < OFFSET_BASELINE:
-        decided = from_baseline(found, level, "s2:processing_baseline", scale)
-        if declared:
-            decided.source += f" (declared raster:bands offset {declared:g} ignored)"
-    elif decided is None and declared is not None:
-        decided = Reflectance(scale=scale, offset=float(declared),
-                              source=f"raster:bands offset {float(declared):g} (baseline {found}, "
-                                     f"earthsearch:boa_offset_applied {applied})")
-    elif decided is None and found:
-        decided = from_baseline(found, level, "s2:processing_baseline", scale)
-    elif decided is None and acquired:
-        decided = from_date(acquired, level, "item datetime")
+    decided = _explicit(offset, baseline, level) or _stac_reflectance(
+        band, props.get("earthsearch:boa_offset_applied"), found, acquired, level)
     if decided is None:
         raise _refuse(f"STAC item {item.get('id')}")
     return ProductInfo(level, found, acquired, decided, item.get("id"))

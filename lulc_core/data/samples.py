@@ -28,7 +28,8 @@ ATTRIBUTION = (
 def shared_sample_dir() -> Path | None:
     """The shared Versailles folder (with ``L2A/`` and ``L1C/``), if present."""
     env = os.environ.get("LULC_REAL_S2_DIR")
-    folder = Path(env).expanduser() if env else REPO_ROOT.parent / "shared" / "data" / "real_s2" / SITE
+    default = REPO_ROOT.parent / "shared" / "data" / "real_s2" / SITE
+    folder = Path(env).expanduser() if env else default
     return folder if (folder / "L2A").is_dir() else None
 
 

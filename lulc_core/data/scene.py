@@ -40,7 +40,8 @@ class Reflectance(StrictModel):
     """How digital numbers become reflectance: ``DN * scale + offset``, and why."""
 
     scale: float = Field(description="e.g. 0.0001 (1 / QUANTIFICATION_VALUE)")
-    offset: float = Field(description="e.g. -0.1 (BOA_ADD_OFFSET -1000 from baseline 04.00 on) or 0")
+    offset: float = Field(
+        description="e.g. -0.1 (BOA_ADD_OFFSET -1000 from baseline 04.00 on) or 0")
     source: str = Field(description="how it was decided, e.g. 'title tag N0213: baseline 02.13 "
                                     "< 04.00, no offset'")
 

@@ -19,6 +19,12 @@ from pathlib import Path
 
 import numpy as np
 
+from lulc_core.data.reflectance import (
+    DN_SCALE,
+    ProductInfo,
+    band_files_product,
+    safe_product,
+)
 from lulc_core.data.scene import (
     BAND_FILES,
     LABELS_RASTER,
@@ -26,12 +32,6 @@ from lulc_core.data.scene import (
     RGB_BANDS,
     SceneManifest,
     read_manifest,
-)
-from lulc_core.data.reflectance import (
-    DN_SCALE,
-    ProductInfo,
-    band_files_product,
-    safe_product,
 )
 from lulc_core.errors import AOIError, DataNotFoundError, InvalidDataError
 from lulc_core.geo import AOI
@@ -44,7 +44,8 @@ class Scene:
     """A scene (or an AOI of it) in memory on the 10 m grid.
 
     Attributes:
-        image: float32 (C, H, W) surface reflectance, NaN where there is no data.
+        image: float32 (C, H, W) reflectance (surface for L2A, top of atmosphere for L1C),
+            NaN where there is no data.
         scl: uint8 (H, W) Scene Classification Layer (0 = no data), or None when the scene has
             no cloud mask (``manifest.cloud_mask`` False).
         labels: uint8 (H, W) Urban Atlas index (0 background) or None when not imported.
@@ -406,8 +407,8 @@ def band_folder_sources(folder: Path, acquired: str | None = None) -> dict[str, 
     if doubled:
         band, files = next(iter(doubled.items()))
         raise InvalidDataError(
-            f"{len(files)} files for {band} of {wanted} in {folder} ({', '.join(f.name for f in files)}):"
-            " keep one product per folder"
+            f"{len(files)} files for {band} of {wanted} in {folder} "
+            f"({', '.join(f.name for f in files)}): keep one product per folder"
         )
     missing = [b for b in RGB_BANDS if b not in bands]
     if missing:
