@@ -5,7 +5,7 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from dashboard import assets, maps, services, share, state, swipe
+from dashboard import assets, maps, media, services, share, state, swipe
 from lulc_core.errors import LulcError
 from lulc_core.geo import AOI, parse_bbox
 from lulc_core.overlays import classes_overlay
@@ -180,15 +180,18 @@ from lulc_core.patch_map import MAX_NODATA_SHARE  # noqa: E402
 from lulc_core.render import colorize, confidence_image  # noqa: E402
 
 cols = st.columns(4)
-cols[0].image(area.rgb, caption="Sentinel-2 true colour", width="stretch")
+cols[0].image(media.png_url(area.rgb), caption="Sentinel-2 true colour", width="stretch")
 if area.truth is not None:
-    cols[1].image(colorize(area.truth), caption="Urban Atlas (ground truth)", width="stretch")
+    cols[1].image(media.png_url(colorize(area.truth)), caption="Urban Atlas (ground truth)",
+                  width="stretch")
 else:
     cols[1].info("**Urban Atlas truth**: not available for this "
                  + ("scene" if scene.synthetic else "sample") + ", so there is nothing to score "
                  "the map against here.")
-cols[2].image(colorize(area.prediction), caption=f"Prediction ({model_name})", width="stretch")
-cols[3].image(confidence_image(area.confidence), caption="Confidence", width="stretch")
+cols[2].image(media.png_url(colorize(area.prediction)), caption=f"Prediction ({model_name})",
+              width="stretch")
+cols[3].image(media.png_url(confidence_image(area.confidence)), caption="Confidence",
+              width="stretch")
 
 table = area.area_table
 truth_columns = {"truth km2": "truth_km2", "truth %": "truth_pct"} if area.truth is not None else {}

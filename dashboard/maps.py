@@ -3,17 +3,15 @@ drawing tools."""
 
 from __future__ import annotations
 
-import base64
-import io
 from typing import TYPE_CHECKING
 
 import folium
 import numpy as np
 import pandas as pd
 from folium.plugins import Draw
-from PIL import Image
 
 from dashboard import assets
+from dashboard.media import png_url
 from lulc_core.geo import AOI, PRESET_AREAS
 
 if TYPE_CHECKING:
@@ -62,13 +60,6 @@ def swatches(legend: pd.DataFrame):
     return legend.style.map(lambda c: f"background-color: {c}; color: {c}", subset=["colour"])
 
 
-def png_data_url(rgba: np.ndarray) -> str:
-    """uint8 (H, W, 3|4) picture -> ``data:image/png;base64,...`` for an image overlay."""
-    buffer = io.BytesIO()
-    Image.fromarray(rgba).save(buffer, format="PNG", optimize=False)
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
-
-
 def base_map(aoi: AOI, basemap: bool) -> folium.Map:
     """A Leaflet map centred on ``aoi``, with OpenStreetMap tiles when ``basemap`` (needs internet).
 
@@ -87,11 +78,16 @@ def base_map(aoi: AOI, basemap: bool) -> folium.Map:
 
 def add_overlay(m: folium.Map | folium.FeatureGroup, image_url: str, bounds, name: str,
                 opacity: float) -> None:
-    """A picture (URL) stretched over its ((S, W), (N, E)) Web-Mercator bounds."""
-    folium.raster_layers.ImageOverlay(
-        image=image_url, bounds=[list(bounds[0]), list(bounds[1])],
+    """A picture (URL: served, or a data URL) stretched over its ((S, W), (N, E)) Web-Mercator
+    bounds."""
+    layer = folium.raster_layers.ImageOverlay(
+        image="data:,", bounds=[list(bounds[0]), list(bounds[1])],
         opacity=opacity, name=name, interactive=False, zindex=1,
-    ).add_to(m)
+    )
+    # Set after construction: folium takes a scheme-less URL (/app/static/...) for a file path
+    # and would read it to inline it.
+    layer.url = image_url
+    layer.add_to(m)
 
 
 def area_layer(bounds_wgs84: tuple[float, float, float, float],
@@ -104,7 +100,7 @@ def area_layer(bounds_wgs84: tuple[float, float, float, float],
     group = folium.FeatureGroup(name=label)
     for overlay, name, opacity in overlays:
         if opacity > 0:
-            add_overlay(group, png_data_url(overlay.image), overlay.bounds, name, opacity)
+            add_overlay(group, png_url(overlay.image), overlay.bounds, name, opacity)
     w, s, e, n = bounds_wgs84
     folium.Rectangle([[s, w], [n, e]], color="#ff00ff", weight=3, fill=False,
                      tooltip="mapped area").add_to(group)

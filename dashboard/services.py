@@ -172,18 +172,20 @@ def _patch_map(_model, weights_key: tuple[str, int], scene_key: tuple[str, int],
 
 
 def scene_layer(scene: str, layer: str) -> tuple[str, tuple]:
-    """(PNG data URL, Leaflet bounds) of a scene's true-colour or Urban Atlas layer, warped for
-    the web map (see lulc_core.overlays) and encoded once per scene version."""
-    return _scene_layer(_scene_key(scene), layer)
+    """(PNG URL, Leaflet bounds) of a scene's true-colour or Urban Atlas layer, warped for the
+    web map (see lulc_core.overlays) once per scene version and served as a file
+    (:func:`dashboard.media.png_url`, which also rewrites the file if it was pruned)."""
+    from dashboard.media import png_url
+
+    overlay = _scene_layer(_scene_key(scene), layer)
+    return png_url(overlay.image), overlay.bounds
 
 
 @st.cache_data(max_entries=8, show_spinner="Loading the scene layer...")
-def _scene_layer(scene_key: tuple[str, int], layer: str) -> tuple[str, tuple]:
-    from dashboard.maps import png_data_url
+def _scene_layer(scene_key: tuple[str, int], layer: str):
     from lulc_core.overlays import scene_overlay
 
-    overlay = scene_overlay(Path(scene_key[0]), layer)
-    return png_data_url(overlay.image), overlay.bounds
+    return scene_overlay(Path(scene_key[0]), layer)
 
 
 def test_predictions(name: str) -> pd.DataFrame:

@@ -12,7 +12,7 @@ import streamlit as st
 from folium.plugins import SideBySideLayers
 from folium.template import Template
 
-from dashboard import assets, maps, services
+from dashboard import assets, maps, media, services
 from lulc_core.classes import NODATA_INDEX
 from lulc_core.geo import AOI
 
@@ -69,13 +69,16 @@ def layer_url(layer: str, model_name: str, scene: SceneManifest,
     (10 m pixels; the patch map's 640 m cells), warped for the web map; cached per model
     version, scene version, box and layer."""
     weights = services.model(classifier if layer == "patches" else model_name)[1].weights_sha256
-    return _layer_url(layer, model_name, classifier, weights, scene.name, scene.created, bounds)
+    image, overlay_bounds = _layer_picture(layer, model_name, classifier, weights, scene.name,
+                                           scene.created, bounds)
+    # a served file, not a data URL inside the map's HTML (resent on every run of every session)
+    return media.png_url(image), overlay_bounds
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
-def _layer_url(layer: str, model_name: str, classifier: str | None, weights: str | None,
+def _layer_picture(layer: str, model_name: str, classifier: str | None, weights: str | None,
                scene: str, scene_created: str | None,
-               bounds: tuple[float, float, float, float]) -> tuple[str, tuple]:
+               bounds: tuple[float, float, float, float]) -> tuple[np.ndarray, tuple]:
     from lulc_core.overlays import classes_overlay, picture_overlay
 
     if layer == "patches":
@@ -86,7 +89,7 @@ def _layer_url(layer: str, model_name: str, classifier: str | None, weights: str
         area = services.area_prediction(model_name, scene, bounds)
         overlay = picture_overlay(picture(area, layer), area.prediction != NODATA_INDEX, area.crs,
                                   area.transform)
-    return maps.png_data_url(overlay.image), overlay.bounds
+    return overlay.image, overlay.bounds
 
 
 class _SideBySideOverlays(SideBySideLayers):

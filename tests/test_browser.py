@@ -161,6 +161,25 @@ def test_map_explorer_preset_and_drawn_area(page) -> None:
     page.screenshot(path=SHOTS / "map_explorer_drawn.png", full_page=True)
 
 
+def test_map_pictures_are_served_files_that_load(page) -> None:
+    """Overlays and panels come from /app/static/cache (dashboard.media), not data URLs, and the
+    browser really gets them (inside the map's iframe too)."""
+    _open(page, "Map explorer")
+    page.get_by_text("Centre (10 x 10 km)").click()
+    _settle(page)
+    page.get_by_text("Mapped ").first.wait_for(timeout=90_000)
+    panels = page.get_by_test_id("stImage").locator("img")
+    panels.first.wait_for()
+    map_frame = page.frame_locator("iframe[title='streamlit_folium.st_folium']")
+    overlays = map_frame.locator("img.leaflet-image-layer")
+    overlays.first.wait_for(timeout=30_000)
+    for images in (panels, overlays):
+        sources = images.evaluate_all("imgs => imgs.map(i => [new URL(i.src).pathname, "
+                                      "i.complete && i.naturalWidth > 0])")
+        assert sources and all(src.startswith("/app/static/cache/") for src, _ in sources), sources
+        assert all(loaded for _, loaded in sources), sources
+
+
 def test_map_explorer_on_the_real_sample(page) -> None:
     if not (scenes_dir() / "versailles-2019-07-08" / "manifest.json").is_file():
         pytest.skip("real sample not imported (make test runs `lulc demo-data` first)")
