@@ -126,8 +126,9 @@ def swipe_map(area: AreaPrediction, left: str, right: str, model_name: str, scen
         folium.map.CustomPane(f"swipe-{side}", z_index=400 + (side == "right")).add_to(m)
         url, bounds = layer_url(layer, model_name, scene, area.bounds_wgs84, classifier)
         overlay = folium.raster_layers.ImageOverlay(
-            image=url, bounds=[list(bounds[0]), list(bounds[1])], name=LAYERS[layer],
+            image="data:,", bounds=[list(bounds[0]), list(bounds[1])], name=LAYERS[layer],
             interactive=False, pane=f"swipe-{side}")
+        overlay.url = url  # after construction, as in maps.add_overlay (a served path, not a file)
         overlay.add_to(m)
         overlays.append(overlay)
     folium.Rectangle([[s, w], [n, e]], color="#ff00ff", weight=2, fill=False).add_to(m)

@@ -22,7 +22,7 @@ from lulc_core.config import REPO_ROOT, models_dir
 from lulc_core.heldout import TEST_PREDICTIONS_FILE, prediction_table, predictions_csv
 from lulc_core.models import build_classifier
 
-PAGE = str(REPO_ROOT / "pages" / "classifier.py")
+PAGE = str(REPO_ROOT / "app_pages" / "classifier.py")
 PER_CLASS = 3  # 30 test images: two pages of 24
 MISTAKES = {"Forest/Forest_2.jpg": "Pasture", "River/River_1.jpg": "Highway",
             "River/River_3.jpg": "SeaLake", "SeaLake/SeaLake_1.jpg": "River"}

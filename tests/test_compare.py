@@ -24,7 +24,7 @@ from lulc_core.errors import (
 ARTIFACTS = REPO_ROOT / "artifacts"
 MODELS = ARTIFACTS / "models"
 CITIES = ("paris", "ankara")
-PAGE = str(REPO_ROOT / "pages" / "city_comparison.py")
+PAGE = str(REPO_ROOT / "app_pages" / "city_comparison.py")
 
 
 @pytest.fixture(scope="module")

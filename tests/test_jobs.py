@@ -176,7 +176,7 @@ def test_cancel_stops_the_job_and_keeps_the_previous_model(job_env: dict[str, Pa
 
 
 def _page() -> AppTest:
-    return AppTest.from_file(str(REPO_ROOT / "pages" / "training.py"), default_timeout=60).run()
+    return AppTest.from_file(str(REPO_ROOT / "app_pages" / "training.py"), default_timeout=60).run()
 
 
 def test_page_without_token_says_retraining_is_disabled(job_env: dict[str, Path],
