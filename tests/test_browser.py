@@ -170,10 +170,14 @@ def test_map_pictures_are_served_files_that_load(page) -> None:
     page.get_by_text("Mapped ").first.wait_for(timeout=90_000)
     panels = page.get_by_test_id("stImage").locator("img")
     panels.first.wait_for()
-    map_frame = page.frame_locator("iframe[title='streamlit_folium.st_folium']")
-    overlays = map_frame.locator("img.leaflet-image-layer")
-    overlays.first.wait_for(timeout=30_000)
-    for images in (panels, overlays):
+    maps = page.locator("iframe[title='streamlit_folium.st_folium']")
+    maps.nth(1).wait_for(timeout=30_000)  # the Leaflet map and the swipe map
+    layers = []
+    for i in range(maps.count()):
+        overlays = maps.nth(i).content_frame.locator("img.leaflet-image-layer")
+        overlays.first.wait_for(timeout=30_000)
+        layers.append(overlays)
+    for images in (panels, *layers):
         sources = images.evaluate_all("imgs => imgs.map(i => [new URL(i.src).pathname, "
                                       "i.complete && i.naturalWidth > 0])")
         assert sources and all(src.startswith("/app/static/cache/") for src, _ in sources), sources
