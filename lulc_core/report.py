@@ -34,7 +34,7 @@ SENTINEL_LICENCE = ("Contains modified Copernicus Sentinel data{year}. Free and 
                     "the Copernicus data policy (Regulation (EU) No 1159/2013).")
 URBAN_ATLAS_LICENCE = ("Urban Atlas: © European Union, Copernicus Land Monitoring Service, "
                        "European Environment Agency (EEA). Free and open use with attribution.")
-EUROSAT_CREDIT = ("Imagery textures: EuroSAT (Helber et al. 2019, CC BY 4.0), image patches made "
+EUROSAT_CREDIT = ("Imagery textures: EuroSAT (Helber et al. 2019, MIT licence), image patches made "
                   "from Copernicus Sentinel-2 data.")
 READING_GUIDE = [
     "Satellite image: the area as Sentinel-2 saw it, in true colour (10 m pixels).",
