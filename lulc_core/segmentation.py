@@ -173,7 +173,6 @@ def train_segmenter(config: SegmenterTrainConfig, progress: bool = True, resume:
         model = build_segmenter(config.encoder, len(ds.stats["bands"]), num_classes,
                                 config.encoder_weights, config.eurosat_model).to(device)
     run_dir = open_run(name, config.model_dump(), resume=resume, overwrite=overwrite)
-    torch.manual_seed(config.seed)
     train_idx, val_idx, split_method = _train_val_indices(ds, config.val_fraction, config.seed)
     if not len(val_idx):
         raise InvalidDataError(f"patch store {store} has too few training patches for a "

@@ -10,11 +10,14 @@ and exit code 2; only bugs end in a traceback.
 from __future__ import annotations
 
 import sys
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import typer
 
 from lulc_core.errors import LulcError
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
 
 app = typer.Typer(
     name="lulc",
