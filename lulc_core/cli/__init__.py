@@ -29,6 +29,13 @@ app = typer.Typer(
 fetch_app = typer.Typer(help="Download data (EuroSAT, Sentinel-2 L2A via STAC).", no_args_is_help=True)
 train_app = typer.Typer(help="Train a classifier (EuroSAT) or a per-city segmenter.", no_args_is_help=True)
 import_app = typer.Typer(help="Import external data (Urban Atlas).", no_args_is_help=True)
+# Options both training commands take, declared once (typer reads them as parameter defaults).
+PHOTOMETRIC_OPTION = typer.Option(
+    True, help="photometric augmentation (brightness, contrast, gamma, band gain, haze)")
+RESUME_OPTION = typer.Option(
+    False, "--resume", help="continue the run of this name (same settings only)")
+OVERWRITE_OPTION = typer.Option(False, "--overwrite", help="replace a run or model of this name")
+
 app.add_typer(fetch_app, name="fetch")
 app.add_typer(train_app, name="train")
 app.add_typer(import_app, name="import")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from lulc_core.cli import train_app
+from lulc_core.cli import OVERWRITE_OPTION, PHOTOMETRIC_OPTION, RESUME_OPTION, train_app
 
 
 @train_app.command("classifier")
@@ -22,14 +22,13 @@ def train_classifier(
     device: str = typer.Option("auto", help="auto, cpu or cuda"),
     seed: int = typer.Option(0),
     limit_per_class: int = typer.Option(None, help="smoke runs: train images per class"),
-    photometric: bool = typer.Option(True, help="photometric augmentation (brightness, contrast, "
-                                     "gamma, band gain, haze)"),
+    photometric: bool = PHOTOMETRIC_OPTION,
     init_model: str = typer.Option(None, help="fine-tune: start from this classifier's weights "
                                    "(name or folder) instead of --weights"),
     epoch_images: int = typer.Option(None, help="training images per epoch, a new random subset "
                                      "each epoch (default: all)"),
-    resume: bool = typer.Option(False, "--resume", help="continue the run of this name (same settings only)"),
-    overwrite: bool = typer.Option(False, "--overwrite", help="replace a run or model of this name"),
+    resume: bool = RESUME_OPTION,
+    overwrite: bool = OVERWRITE_OPTION,
 ) -> None:
     """Fine-tune a classifier on EuroSAT (80/20 stratified train/test split, 10 % of train
     held out for validation) and save it with its card."""

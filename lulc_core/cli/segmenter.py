@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from lulc_core.cli import app, train_app
+from lulc_core.cli import OVERWRITE_OPTION, PHOTOMETRIC_OPTION, RESUME_OPTION, app, train_app
 
 
 @train_app.command("segmenter")
@@ -24,12 +24,11 @@ def train_segmenter(
     patience: int = typer.Option(5, help="early stopping patience on validation mIoU"),
     device: str = typer.Option("auto"),
     limit: int = typer.Option(None, help="smoke runs: training patches to use"),
-    photometric: bool = typer.Option(True, help="photometric augmentation (brightness, contrast, "
-                                     "gamma, band gain, haze)"),
+    photometric: bool = PHOTOMETRIC_OPTION,
     init_model: str = typer.Option(None, help="fine-tune: start from this segmenter's weights "
                                    "(name or folder) instead of --encoder-weights"),
-    resume: bool = typer.Option(False, "--resume", help="continue the run of this name (same settings only)"),
-    overwrite: bool = typer.Option(False, "--overwrite", help="replace a run or model of this name"),
+    resume: bool = RESUME_OPTION,
+    overwrite: bool = OVERWRITE_OPTION,
 ) -> None:
     """Train a U-Net (EfficientNet encoder) on a city's patches and save it with its card."""
     from lulc_core.segmentation import SegmenterTrainConfig, train_segmenter as run
