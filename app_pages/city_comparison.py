@@ -5,17 +5,13 @@ import streamlit as st
 
 from dashboard import plots, services
 from lulc_core.artifacts import CROSS_CITY_FILE
-from lulc_core.comparison import (
-    city_model_name,
-    composition,
-    iou_table,
-    transfer_summary,
-)
+from lulc_core.comparison import composition, iou_table, transfer_summary
 from lulc_core.config import artifacts_dir, models_dir
 from lulc_core.data.scene import scene_dir
 from lulc_core.errors import LulcError
 from lulc_core.geo import CITIES
 from lulc_core.render import colorize, image_grid
+from lulc_core.runs import city_model_name
 
 
 def attempt(loader, *args):

@@ -69,7 +69,9 @@ class JobSpec(StrictModel):
     def model_name(self) -> str:
         """The model folder the job will (re)write; by default the model it retrains, or
         ``<that>-trial`` for a trial run, which must never replace a fully trained model."""
-        default = self.model if self.task == "classifier" else f"unet-{self.city}"
+        from lulc_core.runs import city_model_name
+
+        default = self.model if self.task == "classifier" else city_model_name(self.city or "")
         return self.name or (f"{default}-trial" if self.limit else default)
 
     def argv(self) -> list[str]:
