@@ -3,19 +3,8 @@
 import pandas as pd
 import streamlit as st
 
-from dashboard import plots, services
-from lulc_core.artifacts import CROSS_CITY_FILE
-from lulc_core.comparison import (
-    city_model_name,
-    composition,
-    iou_table,
-    transfer_summary,
-)
-from lulc_core.config import artifacts_dir, models_dir
-from lulc_core.data.scene import scene_dir
+from dashboard import comparison, plots, services
 from lulc_core.errors import LulcError
-from lulc_core.geo import CITIES
-from lulc_core.render import colorize, image_grid
 
 
 def attempt(loader, *args):
@@ -31,11 +20,10 @@ st.markdown("Paris and Ankara next to each other: what the land is used for, and
             "city's own model maps it. Scores are measured on parts of each city that the model "
             "never saw while training.")
 
-cities = list(CITIES)
+cities = list(comparison.CITY_NAMES)
 scenes = {c: attempt(services.scene, c) for c in cities}
-thumbnails = {c: attempt(services.city_thumbnails, str(scene_dir(c))) for c in cities}
-results = {c: attempt(services.city_evaluation, str(models_dir() / city_model_name(c)))
-           for c in cities}
+thumbnails = {c: attempt(services.city_thumbnails, c) for c in cities}
+results = {c: attempt(services.city_evaluation, c) for c in cities}
 evaluations = {c: ev for c, (ev, _) in results.items() if ev is not None}
 
 synthetic = [c.title() for c in cities
@@ -60,11 +48,12 @@ for city, column in zip(cities, st.columns(len(cities))):
         if pictures.truth is None:
             right.info("No Urban Atlas map for this scene: `lulc import urban-atlas ...`.")
         else:
-            right.image(colorize(pictures.truth), width="stretch",
+            right.image(comparison.class_picture(pictures.truth), width="stretch",
                         caption="Urban Atlas land use (colours as in the charts below)")
     evaluation, error = results[city]
     if error:
-        column.warning(f"{city.title()}'s model ({city_model_name(city)}) cannot be read: {error}")
+        column.warning(f"{city.title()}'s model ({comparison.city_model_name(city)}) cannot be "
+                       f"read: {error}")
         continue
     report = evaluation.report
     left, right = column.columns(2)
@@ -91,7 +80,7 @@ st.caption("Share of each city's test area in each land-use class, in the offici
            "colours: the official map (truth) above what the model predicts. When a city's two "
            "bars look alike, the model gets the overall mix right, even if it puts some pixels "
            "in the wrong place.")
-compositions = {c: composition(ev) for c, ev in evaluations.items()}
+compositions = {c: comparison.composition(ev) for c, ev in evaluations.items()}
 st.plotly_chart(plots.composition_figure(compositions), width="stretch", key="composition_chart")
 with st.expander("Class shares as a table"):
     shares = pd.concat({f"{c.title()} {kind}": f.set_index("class")[f"{kind}_share"]
@@ -101,7 +90,7 @@ with st.expander("Class shares as a table"):
                                         for name in shares.columns})
 
 st.subheader("How well each land-use class is recognised")
-ious = iou_table(evaluations)
+ious = comparison.iou_table(evaluations)
 scored = ious.groupby("class", sort=False)["present"].any()
 st.caption("IoU per class: where the model and the Urban Atlas agree on a class, divided by "
            "where either of them puts it (1 = perfect, 0 = never right). 'absent' means the "
@@ -113,7 +102,7 @@ st.plotly_chart(plots.iou_figure(ious), width="stretch", key="iou_chart")
 st.subheader("Does a city's model work in the other city?")
 metric = st.radio("Score", ["miou", "pixel_accuracy"], horizontal=True, key="transfer_metric",
                   format_func={"miou": "mIoU", "pixel_accuracy": "pixel accuracy"}.get)
-matrix, error = attempt(services.transfer_matrix, str(artifacts_dir() / CROSS_CITY_FILE), metric)
+matrix, error = attempt(services.transfer_matrix, metric)
 if error:
     st.info(f"No cross-city transfer matrix: {error}")
 else:
@@ -125,7 +114,7 @@ else:
     trained_on = {ev.card.name: c for c, ev in evaluations.items()}
     st.plotly_chart(plots.transfer_figure(matrix, trained_on, label), width="stretch",
                     key="transfer_chart")
-    for city, row in transfer_summary(matrix, trained_on).iterrows():
+    for city, row in comparison.transfer_summary(matrix, trained_on).iterrows():
         best = f"`{row['best_model']}` ({row['best']:.3f})"
         if pd.isna(row["own_model"]) or row["own_model"] == row["best_model"]:
             st.markdown(f"- **{city.title()}** is mapped best by {best}.")
@@ -141,10 +130,9 @@ with st.expander("Sample test patches: satellite, truth, prediction"):
                "what the Urban Atlas says, and what the model says, in the same colours.")
     for city, column in zip(evaluations, st.columns(len(evaluations))):
         column.markdown(f"**{city.title()}**")
-        samples, error = attempt(services.gallery, str(models_dir() / city_model_name(city)))
+        samples, error = attempt(services.gallery, city)
         if error:
             column.info(error)
             continue
-        grid = image_grid([list(samples["rgb"][:4]), [colorize(t) for t in samples["truth"][:4]],
-                           [colorize(p) for p in samples["prediction"][:4]]])
-        column.image(grid, width=4 * 96, caption="rows: satellite, truth (Urban Atlas), prediction")
+        column.image(comparison.gallery_grid(samples), width=4 * 96,
+                     caption="rows: satellite, truth (Urban Atlas), prediction")

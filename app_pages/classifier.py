@@ -5,10 +5,8 @@ import math
 import pandas as pd
 import streamlit as st
 
-from dashboard import services
-from lulc_core.config import eurosat_dir
+from dashboard import eurosat, services
 from lulc_core.errors import InvalidDataError, LulcError
-from lulc_core.heldout import browse_order
 
 PER_PAGE = 24
 PER_ROW = 6
@@ -16,10 +14,8 @@ ALL_CLASSES = "All classes"
 
 
 def show_upload(name: str, data: bytes) -> None:
-    from lulc_core.classify import predict_images, read_upload
-
     try:
-        image = read_upload(data)
+        image = eurosat.read_upload(data)
     except InvalidDataError as e:
         st.error(str(e))
         return
@@ -28,7 +24,7 @@ def show_upload(name: str, data: bytes) -> None:
     except LulcError as e:  # weights missing or corrupted under artifacts/
         st.error(f"The classifier cannot be loaded: {e}")
         return
-    (prediction,) = predict_images(model, [image], top_k=3)
+    prediction = eurosat.classify(model, image, top_k=3)
     left, right = st.columns([1, 2])
     left.image(services.enlarge(image), caption=f"{image.width} x {image.height} px")
     right.dataframe(
@@ -59,7 +55,7 @@ def show_test_images(name: str, class_names: list[str]) -> None:
     st.markdown(f"**{wrong} of {len(table):,} test images misclassified** "
                 f"({1 - wrong / len(table):.2%} correct). Test images were set aside before "
                 "training: the classifier never saw them while learning.")
-    root = eurosat_dir()
+    root = eurosat.images_dir()
     if not root.is_dir():
         st.info(f"The EuroSAT images are not on this machine (looked in `{root}`), so they "
                 "cannot be shown. Download them with `lulc fetch eurosat` (or point "
@@ -72,7 +68,7 @@ def show_test_images(name: str, class_names: list[str]) -> None:
         format_func=lambda c: c if c == ALL_CLASSES else f"{c} ({mistakes.get(c, 0)} mistakes)",
     )
     mistakes_only = right.toggle("Only mistakes", key="clf_mistakes_only", on_change=first_page)
-    rows = browse_order(table, None if true_class == ALL_CLASSES else true_class, mistakes_only)
+    rows = eurosat.browse_order(table, None if true_class == ALL_CLASSES else true_class, mistakes_only)
     if rows.empty:
         st.success("No mistakes here: every test image of this class was classified correctly.")
         return

@@ -5,11 +5,8 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from dashboard import assets, maps, media, services, share, state, swipe
+from dashboard import areas, assets, maps, media, services, share, state, swipe
 from lulc_core.errors import LulcError
-from lulc_core.geo import AOI, parse_bbox
-from lulc_core.overlays import classes_overlay
-from lulc_core.summary import summarise
 
 DRAW, TYPE = "Draw on the map", "Type a box"
 
@@ -54,7 +51,7 @@ elif choice == TYPE:
     text = st.text_input("Box (west,south,east,north in degrees)", key=box_key,
                          placeholder="{:.2f},{:.2f},{:.2f},{:.2f}".format(*example))
     try:
-        bounds = parse_bbox(text).bounds if text else None
+        bounds = share.parse_box(text) if text else None
     except LulcError as e:
         st.error(f"Cannot read this box: {e}")
 else:
@@ -104,7 +101,7 @@ if area is not None and classifier and patch_opacity > 0:
 share.write({share.AREA: share.format_box(bounds) if area is not None else None,
              **({} if area is not None else {share.LEFT: None, share.RIGHT: None})})
 
-m = maps.base_map(AOI(scene.name, *scene.bounds_wgs84), basemap)
+m = maps.base_map(scene.bounds_wgs84, basemap)
 for layer, opacity, label in (("rgb", rgb_opacity, "Sentinel-2 true colour"),
                               ("truth", truth_opacity, "Urban Atlas (truth)")):
     if opacity > 0:
@@ -117,12 +114,11 @@ dynamic = None
 if area is not None:
     overlays = []
     if pred_opacity > 0:
-        overlays.append((classes_overlay(area.prediction, area.crs, area.transform),
-                         f"Prediction ({model_name})", pred_opacity))
+        overlays.append((maps.prediction_overlay(area), f"Prediction ({model_name})",
+                         pred_opacity))
     if patches is not None:
-        overlays.append((classes_overlay(patches.classes, patches.crs, patches.transform,
-                                         patches.palette()),
-                         f"EuroSAT patches ({classifier})", patch_opacity))
+        overlays.append((maps.patch_overlay(patches), f"EuroSAT patches ({classifier})",
+                         patch_opacity))
     dynamic = maps.area_layer(area.bounds_wgs84, overlays, "Mapped area")
 st_folium(m, key="map_view", height=480, use_container_width=True,
           returned_objects=["last_active_drawing"], feature_group_to_add=dynamic, pixelated=True)
@@ -136,7 +132,7 @@ if problem:
 if area is None:
     st.stop()
 
-summary = summarise(area)
+summary = areas.summarise(area)
 st.info(summary.text, icon=":material/summarize:")
 
 st.subheader("Compare two layers")
@@ -175,22 +171,19 @@ st.caption(f"Mapped {km2:.{0 if km2 >= 1 else 2}f} km2 in {area.seconds:.1f} s. 
            "what the satellite sees, "
            + ("what the Urban Atlas says the land is used for, " if area.truth is not None else "")
            + "what the model says, and how sure it is (dark = unsure).")
-from lulc_core.classes import NODATA_INDEX  # noqa: E402
-from lulc_core.patch_map import MAX_NODATA_SHARE  # noqa: E402
-from lulc_core.render import colorize, confidence_image  # noqa: E402
-
 cols = st.columns(4)
-cols[0].image(media.png_url(area.rgb), caption="Sentinel-2 true colour", width="stretch")
+cols[0].image(media.png_url(areas.picture(area, "image")), caption="Sentinel-2 true colour",
+              width="stretch")
 if area.truth is not None:
-    cols[1].image(media.png_url(colorize(area.truth)), caption="Urban Atlas (ground truth)",
-                  width="stretch")
+    cols[1].image(media.png_url(areas.picture(area, "truth")),
+                  caption="Urban Atlas (ground truth)", width="stretch")
 else:
     cols[1].info("**Urban Atlas truth**: not available for this "
                  + ("scene" if scene.synthetic else "sample") + ", so there is nothing to score "
                  "the map against here.")
-cols[2].image(media.png_url(colorize(area.prediction)), caption=f"Prediction ({model_name})",
-              width="stretch")
-cols[3].image(media.png_url(confidence_image(area.confidence)), caption="Confidence",
+cols[2].image(media.png_url(areas.picture(area, "prediction")),
+              caption=f"Prediction ({model_name})", width="stretch")
+cols[3].image(media.png_url(areas.picture(area, "confidence")), caption="Confidence",
               width="stretch")
 
 table = area.area_table
@@ -210,14 +203,9 @@ title = (f"{place.name.title()}" + (f", {scene.acquired}" if scene.acquired else
          + f": {choice if choice in presets else 'box ' + share.format_box(bounds)}")
 
 
-def _report() -> bytes:
-    from lulc_core.report import report_pdf  # matplotlib loads on the first click, not before
-
-    return report_pdf(area, card, scene, title, summary)
-
-
 report_col, tif_col, csv_col = st.columns(3)
-report_col.download_button("Download one-page report (PDF)", _report,
+report_col.download_button("Download one-page report (PDF)",
+                           lambda: areas.report(area, card, scene, title, summary),
                            file_name=f"{scene.name}-report.pdf", mime="application/pdf",
                            key="dl_report", type="primary",
                            help="A4 page for people who were not at the demo: the four pictures, "
@@ -232,11 +220,11 @@ if patch_problem:
     st.caption(patch_problem)
 if patches is not None:
     st.subheader(f"EuroSAT patches ({classifier})")
-    st.caption(f"{int((patches.classes != NODATA_INDEX).sum())} patches of 640 m x 640 m, each "
+    st.caption(f"{areas.patch_count(patches)} patches of 640 m x 640 m, each "
                "given one of the 10 EuroSAT land-cover classes by a classifier trained on real "
                "Sentinel-2 images, shown as the 'EuroSAT patches' layer on the map. EuroSAT was "
                f"made from Level-1C (top-of-atmosphere) tiles: this {patches.level} image is "
                f"brought to that look first ('{patches.harmonisation}'). A patch with more than "
-               f"{MAX_NODATA_SHARE:.0%} of its pixels without data (scene edges) is left out.")
+               f"{areas.max_nodata_share():.0%} of its pixels without data (scene edges) is left out.")
     st.dataframe(maps.swatches(maps.patch_legend(patches)), hide_index=True, key="map_patch_legend",
                  column_config={"share %": st.column_config.NumberColumn(format="%.1f %%")})

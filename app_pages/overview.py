@@ -4,7 +4,6 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import services, state
-from lulc_core.comparison import scene_table
 
 st.title("Land use from satellite images")
 st.markdown(
@@ -34,7 +33,7 @@ else:
                      "textured with real EuroSAT images, not a real acquisition: it shows how "
                      "the tool works, not how these cities are used.")
     st.markdown("\n".join(lines))
-    table = scene_table(services.scenes())
+    table = services.scene_table()
     # Product names are long words that would run under the next column: a zero-width space
     # after each "_" lets them wrap.
     table["decided from"] = table["decided from"].str.replace("_", "_\u200b")

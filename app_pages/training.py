@@ -4,8 +4,7 @@ from datetime import timedelta
 
 import streamlit as st
 
-from dashboard import services
-from lulc_core import jobs
+from dashboard import jobs, services
 from lulc_core.errors import LulcError
 
 TASKS = {"classifier": "EuroSAT classifier (names the land cover of a small image tile)",
@@ -55,11 +54,8 @@ def job_panel(was_running: bool) -> None:
             except LulcError as e:
                 st.error(str(e))
     elif job.state == "succeeded":
-        if st.session_state.get("job_refreshed") != job.id:
-            # model lists, histories and metrics of a replaced model (loaded models reload
-            # by themselves: services.model follows the weights file)
-            st.cache_data.clear()
-            st.session_state["job_refreshed"] = job.id
+        # Nothing to clear: services' caches are keyed by the mtime of the files they read,
+        # so the new model's card, scores and weights are read on the next run of any session.
         st.success(f"Finished: model `{spec.model_name}` is saved and now appears in the model "
                    f"selectors of the other pages.")
     elif job.state == "cancelled":
@@ -96,13 +92,12 @@ if not enabled:
     st.stop()
 
 # The registry imports torch (seconds): only when the form is shown, not for read-only visitors.
-from lulc_core.models import CLASSIFIERS, ENCODERS, EUROSAT_ENCODER_SOURCE  # noqa: E402
-
 st.subheader("Start a new training")
 task = st.radio("What to train", list(TASKS), format_func=TASKS.get, key="job_task")
 if task == "classifier":
-    model = st.selectbox("Architecture", sorted(CLASSIFIERS), key="job_model",
-                         index=sorted(CLASSIFIERS).index("efficientnet_lite0"))
+    architectures = jobs.classifier_architectures()
+    model = st.selectbox("Architecture", architectures, key="job_model",
+                         index=architectures.index("efficientnet_lite0"))
     weights = st.selectbox("Starting weights", list(CLASSIFIER_WEIGHTS),
                            format_func=CLASSIFIER_WEIGHTS.get, key="job_weights")
     fields = {"model": model, "weights": weights}
@@ -114,11 +109,11 @@ else:
                    "`lulc prepare --city paris`.")
         st.stop()
     city = st.selectbox("City", cities, key="job_city")
-    encoder = st.selectbox("Encoder", list(ENCODERS), key="job_encoder",
+    encoder = st.selectbox("Encoder", jobs.encoders(), key="job_encoder",
                            help="The image-reading half of the U-Net.")
     weights = st.selectbox("Encoder initialisation", list(ENCODER_WEIGHTS),
                            format_func=ENCODER_WEIGHTS.get, key="job_encoder_weights")
-    source = EUROSAT_ENCODER_SOURCE[encoder]
+    source = jobs.eurosat_encoder_source(encoder)
     classifiers = {c.name for c in services.model_cards("classification")}
     if weights == "eurosat" and source not in classifiers:
         st.warning(f"This starting point needs the EuroSAT classifier `{source}`, which is not "

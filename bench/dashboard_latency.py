@@ -38,11 +38,12 @@ PAGES = {"Map explorer": "Map explorer", "City comparison": "City comparison",
 
 
 def area_latency(repeats: int) -> None:
-    from lulc_core.comparison import city_model_name, places
+    from lulc_core.comparison import places
     from lulc_core.data.scene import list_scenes, scene_dir
     from lulc_core.geo import PRESET_AREAS
     from lulc_core.models import load_model
     from lulc_core.predict import predict_area
+    from lulc_core.runs import city_model_name
 
     found = {p.name: p for p in places(list_scenes())}
     for name, presets in PRESET_AREAS.items():

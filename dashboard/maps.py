@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from lulc_core.data.scene import SceneManifest
     from lulc_core.overlays import Overlay
     from lulc_core.patch_map import PatchMap
+    from lulc_core.predict import AreaPrediction
 
 WHOLE_SCENE_KM2 = 100.0  # a scene up to 10 x 10 km (the interactive size) is itself a preset
 
@@ -60,12 +61,14 @@ def swatches(legend: pd.DataFrame):
     return legend.style.map(lambda c: f"background-color: {c}; color: {c}", subset=["colour"])
 
 
-def base_map(aoi: AOI, basemap: bool) -> folium.Map:
-    """A Leaflet map centred on ``aoi``, with OpenStreetMap tiles when ``basemap`` (needs internet).
+def base_map(bounds_wgs84: tuple[float, float, float, float], basemap: bool) -> folium.Map:
+    """A Leaflet map fitted to a (W, S, E, N) box, with OpenStreetMap tiles when ``basemap``
+    (needs internet).
 
     The Leaflet / Leaflet.draw scripts come from Streamlit's static folder when they were
     installed (``python -m dashboard.assets``), so the map also works offline.
     """
+    aoi = AOI("map", *bounds_wgs84)
     m = folium.Map(location=aoi.center, zoom_start=10, tiles="OpenStreetMap" if basemap else None,
                    control_scale=True, prefer_canvas=True)
     if assets.asset_mode() == "local":
@@ -74,6 +77,20 @@ def base_map(aoi: AOI, basemap: bool) -> folium.Map:
         m.default_css = assets.urls(assets.MAP_CSS)
     m.fit_bounds([[aoi.south, aoi.west], [aoi.north, aoi.east]])
     return m
+
+
+def prediction_overlay(area: AreaPrediction) -> Overlay:
+    """The area's predicted classes in the legend's colours, warped for the web map."""
+    from lulc_core.overlays import classes_overlay
+
+    return classes_overlay(area.prediction, area.crs, area.transform)
+
+
+def patch_overlay(patches: PatchMap) -> Overlay:
+    """The EuroSAT class of each patch in the EuroSAT palette, warped for the web map."""
+    from lulc_core.overlays import classes_overlay
+
+    return classes_overlay(patches.classes, patches.crs, patches.transform, patches.palette())
 
 
 def add_overlay(m: folium.Map | folium.FeatureGroup, image_url: str, bounds, name: str,

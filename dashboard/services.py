@@ -1,4 +1,10 @@
-"""Cached loaders: the only place the app touches lulc_core's files and models."""
+"""Cached loaders: the only place the app touches lulc_core's files and models.
+
+Every cached result is keyed by what it was read from and that file's (or folder's) mtime, so
+a model retrained or re-evaluated while the app runs is read again on the next run of every
+session, without wiping other caches (models are published by an atomic folder swap, which
+gives the folder a new mtime).
+"""
 
 from __future__ import annotations
 
@@ -9,22 +15,28 @@ import pandas as pd
 import streamlit as st
 
 from lulc_core import comparison
-from lulc_core.artifacts import ModelCard, list_models
-from lulc_core.config import models_dir, scenes_dir
-from lulc_core.data.scene import SceneManifest, list_scenes
+from lulc_core.artifacts import CROSS_CITY_FILE, ModelCard, list_models
+from lulc_core.config import artifacts_dir, models_dir, scenes_dir
+from lulc_core.data.scene import SceneManifest, list_scenes, scene_dir
+from lulc_core.runs import city_model_name
 
 
 # Cached functions take the folder they read as an argument, so pointing LULC_ARTIFACTS_DIR or
 # LULC_DATA_DIR elsewhere (tests, a second project) never returns another folder's results.
 
 
+def _file_key(path: Path) -> tuple[str, int]:
+    """(path, mtime in ns, 0 when missing): what a cached read of a file or folder depends on."""
+    return str(path), path.stat().st_mtime_ns if path.exists() else 0
+
+
 def model_cards(task: str | None = None) -> list[ModelCard]:
     """Cards of every valid model under artifacts/models (broken folders are skipped)."""
-    return _model_cards(str(models_dir()), task)
+    return _model_cards(*_file_key(models_dir()), task)
 
 
 @st.cache_data(ttl=30, show_spinner=False)
-def _model_cards(root: str, task: str | None) -> list[ModelCard]:
+def _model_cards(root: str, modified_ns: int, task: str | None) -> list[ModelCard]:
     return list_models(task, Path(root))
 
 
@@ -76,11 +88,10 @@ def _sample_dates(shared: str | None) -> list[str]:
 def _scene_key(name: str) -> tuple[str, int]:
     """(scene folder, manifest mtime): what a cached result of a scene depends on (a scene
     rebuilt or re-imported under the same name gets a new manifest)."""
-    from lulc_core.data.scene import MANIFEST, scene_dir
+    from lulc_core.data.scene import MANIFEST
 
     folder = scene_dir(name)
-    manifest = folder / MANIFEST
-    return str(folder), manifest.stat().st_mtime_ns if manifest.is_file() else 0
+    return str(folder), _file_key(folder / MANIFEST)[1]
 
 
 def _weights_key(name: str) -> tuple[str, int]:
@@ -88,8 +99,7 @@ def _weights_key(name: str) -> tuple[str, int]:
     from lulc_core.artifacts import WEIGHTS_FILE, model_dir
 
     folder = model_dir(name)
-    weights = folder / WEIGHTS_FILE
-    return str(folder), weights.stat().st_mtime_ns if weights.is_file() else 0
+    return str(folder), _file_key(folder / WEIGHTS_FILE)[1]
 
 
 def model(name: str):
@@ -109,18 +119,18 @@ def history(name: str) -> pd.DataFrame | None:
     """Per-epoch history of a model, or None when it has none."""
     from lulc_core.artifacts import HISTORY_FILE, model_dir
 
-    return _read_csv(str(model_dir(name) / HISTORY_FILE))
+    return _read_csv(*_file_key(model_dir(name) / HISTORY_FILE))
 
 
 def per_class(name: str) -> pd.DataFrame | None:
     """Per-class precision / recall / F1 / IoU of a model (index: class), or None."""
     from lulc_core.artifacts import model_dir
 
-    return _read_csv(str(model_dir(name) / "per_class.csv"), index_col=0)
+    return _read_csv(*_file_key(model_dir(name) / "per_class.csv"), index_col=0)
 
 
 @st.cache_data(ttl=30, show_spinner=False)
-def _read_csv(path: str, index_col: int | None = None) -> pd.DataFrame | None:
+def _read_csv(path: str, modified_ns: int, index_col: int | None = None) -> pd.DataFrame | None:
     return pd.read_csv(path, index_col=index_col) if Path(path).is_file() else None
 
 
@@ -128,11 +138,11 @@ def confusion(name: str) -> tuple | None:
     """(matrix, class names) of a model's test split, or None when missing or unreadable."""
     from lulc_core.artifacts import CONFUSION_FILE, model_dir
 
-    return _confusion(str(model_dir(name) / CONFUSION_FILE))
+    return _confusion(*_file_key(model_dir(name) / CONFUSION_FILE))
 
 
 @st.cache_data(ttl=30, show_spinner=False)
-def _confusion(path: str) -> tuple | None:
+def _confusion(path: str, modified_ns: int) -> tuple | None:
     from lulc_core.errors import LulcError
     from lulc_core.metrics import load_confusion_csv
 
@@ -196,15 +206,14 @@ def test_predictions(name: str) -> pd.DataFrame:
     """
     from lulc_core.heldout import TEST_PREDICTIONS_FILE
 
-    path = models_dir() / name / TEST_PREDICTIONS_FILE
-    return _test_predictions(str(path.parent), path.stat().st_mtime_ns if path.is_file() else 0)
+    return _test_predictions(*_file_key(models_dir() / name / TEST_PREDICTIONS_FILE))
 
 
 @st.cache_data(max_entries=8)
-def _test_predictions(folder: str, modified_ns: int) -> pd.DataFrame:
+def _test_predictions(path: str, modified_ns: int) -> pd.DataFrame:
     from lulc_core.heldout import load_test_predictions
 
-    return load_test_predictions(Path(folder))
+    return load_test_predictions(Path(path).parent)
 
 
 def thumbnail(path: Path):
@@ -229,29 +238,50 @@ def enlarge(image, width: int = 192):
 
 
 # --------------------------------------------------------------------------- city comparison
-# Folder-keyed like the rest; a LulcError is not cached, the page shows its message.
+# Keyed by folder and mtime like the rest; a LulcError is not cached, the page shows its message.
+
+
+def scene_table() -> pd.DataFrame:
+    """What each scene is, in words, one row per scene
+    (:func:`lulc_core.comparison.scene_table`)."""
+    return comparison.scene_table(scenes())
+
+
+def city_thumbnails(city: str) -> comparison.SceneThumbnails:
+    """True colour and Urban Atlas thumbnails of a city's whole scene, from its COG overviews."""
+    return _city_thumbnails(*_scene_key(city))
 
 
 @st.cache_data(ttl=30, max_entries=8, show_spinner=False)
-def city_thumbnails(scene_folder: str) -> comparison.SceneThumbnails:
-    """True colour and Urban Atlas thumbnails of a whole scene, from its COG overviews."""
+def _city_thumbnails(scene_folder: str, modified_ns: int) -> comparison.SceneThumbnails:
     return comparison.city_thumbnails(Path(scene_folder))
 
 
+def city_evaluation(city: str) -> comparison.CityEvaluation:
+    """Card and test-split scores of a city's own segmenter (:func:`city_model_name`)."""
+    return _city_evaluation(*_file_key(models_dir() / city_model_name(city)))
+
+
 @st.cache_data(ttl=30, max_entries=8, show_spinner=False)
-def city_evaluation(model_folder: str) -> comparison.CityEvaluation:
-    """Card and test-split scores of a segmenter folder."""
+def _city_evaluation(model_folder: str, modified_ns: int) -> comparison.CityEvaluation:
     return comparison.load_city_evaluation(Path(model_folder))
 
 
-@st.cache_data(ttl=30, max_entries=4, show_spinner=False)
-def transfer_matrix(path: str, metric: str) -> pd.DataFrame:
+def transfer_matrix(metric: str) -> pd.DataFrame:
     """Models x cities table of ``cross_city.json`` for ``metric`` (miou / pixel_accuracy)."""
+    return _transfer_matrix(*_file_key(artifacts_dir() / CROSS_CITY_FILE), metric)
+
+
+@st.cache_data(ttl=30, max_entries=4, show_spinner=False)
+def _transfer_matrix(path: str, modified_ns: int, metric: str) -> pd.DataFrame:
     return comparison.transfer_matrix(Path(path), metric)
 
 
-@st.cache_data(ttl=30, max_entries=8, show_spinner=False)
-def gallery(model_folder: str) -> dict[str, np.ndarray]:
-    """Sample test patches of a segmenter: ``rgb``, ``truth`` and ``prediction``."""
-    return comparison.load_gallery(Path(model_folder))
+def gallery(city: str) -> dict[str, np.ndarray]:
+    """Sample test patches of a city's own segmenter: ``rgb``, ``truth`` and ``prediction``."""
+    return _gallery(*_file_key(models_dir() / city_model_name(city)))
 
+
+@st.cache_data(ttl=30, max_entries=8, show_spinner=False)
+def _gallery(model_folder: str, modified_ns: int) -> dict[str, np.ndarray]:
+    return comparison.load_gallery(Path(model_folder))

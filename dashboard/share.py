@@ -67,7 +67,7 @@ def restore_area(scene_bounds: tuple[float, float, float, float],
     if text is None:
         return None
     try:
-        box = parse_bbox(text).bounds
+        box = parse_box(text)
     except LulcError:
         st.info(f"The link's area '{text}' is not a box (west,south,east,north in degrees); "
                 "pick an area below.")
@@ -78,6 +78,15 @@ def restore_area(scene_bounds: tuple[float, float, float, float],
                 "pick an area below.")
         return None
     return box
+
+
+def parse_box(text: str) -> tuple[float, float, float, float]:
+    """(W, S, E, N) of a typed ``W,S,E,N`` box in degrees.
+
+    Raises:
+        AOIError, InvalidDataError: not four numbers, or not a box (the message says why).
+    """
+    return parse_bbox(text).bounds
 
 
 def format_box(box: tuple[float, float, float, float]) -> str:

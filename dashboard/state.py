@@ -11,9 +11,10 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import services
-from lulc_core.comparison import Place, city_model_name
+from lulc_core.comparison import Place
 from lulc_core.data.samples import SITE
 from lulc_core.data.scene import SceneManifest
+from lulc_core.runs import city_model_name
 
 PLACE_KEY = "city"  # session key of the place (named before there were sites; tests set it)
 DATE_KEY = "scene_date"

@@ -12,9 +12,8 @@ import streamlit as st
 from folium.plugins import SideBySideLayers
 from folium.template import Template
 
-from dashboard import assets, maps, media, services
+from dashboard import areas, assets, maps, media, services
 from lulc_core.classes import NODATA_INDEX
-from lulc_core.geo import AOI
 
 if TYPE_CHECKING:
     from lulc_core.data.scene import SceneManifest
@@ -49,19 +48,6 @@ def legend(area: AreaPrediction) -> pd.DataFrame:
     return table[["colour", "class", *(SHARES if area.truth is not None else SHARES[1:])]]
 
 
-def picture(area: AreaPrediction, layer: str) -> np.ndarray:
-    """uint8 (H, W, 3) picture of one pixel layer of the area (not ``patches``), on its grid."""
-    from lulc_core.render import colorize, confidence_image
-
-    if layer == "image":
-        return area.rgb
-    if layer == "truth":
-        return colorize(area.truth)
-    if layer == "prediction":
-        return colorize(area.prediction)
-    return confidence_image(area.confidence)
-
-
 def layer_url(layer: str, model_name: str, scene: SceneManifest,
               bounds: tuple[float, float, float, float],
               classifier: str | None) -> tuple[str, tuple]:
@@ -79,16 +65,14 @@ def layer_url(layer: str, model_name: str, scene: SceneManifest,
 def _layer_picture(layer: str, model_name: str, classifier: str | None, weights: str | None,
                scene: str, scene_created: str | None,
                bounds: tuple[float, float, float, float]) -> tuple[np.ndarray, tuple]:
-    from lulc_core.overlays import classes_overlay, picture_overlay
+    from lulc_core.overlays import picture_overlay
 
     if layer == "patches":
-        patches = services.patch_map(classifier, scene, bounds)
-        overlay = classes_overlay(patches.classes, patches.crs, patches.transform,
-                                  patches.palette())
+        overlay = maps.patch_overlay(services.patch_map(classifier, scene, bounds))
     else:
         area = services.area_prediction(model_name, scene, bounds)
-        overlay = picture_overlay(picture(area, layer), area.prediction != NODATA_INDEX, area.crs,
-                                  area.transform)
+        overlay = picture_overlay(areas.picture(area, layer), area.prediction != NODATA_INDEX,
+                                  area.crs, area.transform)
     return overlay.image, overlay.bounds
 
 
@@ -120,7 +104,7 @@ def swipe_map(area: AreaPrediction, left: str, right: str, model_name: str, scen
               classifier: str | None, basemap: bool) -> folium.Map:
     """A map of the area with ``left`` and ``right`` layers either side of a draggable divider."""
     w, s, e, n = area.bounds_wgs84
-    m = maps.base_map(AOI("area", w, s, e, n), basemap)
+    m = maps.base_map(area.bounds_wgs84, basemap)
     overlays = []
     for side, layer in (("left", left), ("right", right)):
         folium.map.CustomPane(f"swipe-{side}", z_index=400 + (side == "right")).add_to(m)

@@ -9,7 +9,7 @@ Everything here reads what is already on disk and is cheap (well under a second 
   shares, the IoUs and the headline mIoU can never disagree;
 - the transfer matrix is ``artifacts/cross_city.json`` as written by ``lulc cross-city``.
 
-A city's own model is ``unet-<city>`` (the default name of ``lulc train segmenter``). A place
+A city's own model is named by :func:`lulc_core.runs.city_model_name`. A place
 (:class:`Place`) is what the dashboard lets you pick: a city's scene, or the scenes of one site
 (e.g. Versailles) on several dates.
 """
@@ -44,11 +44,6 @@ from lulc_core.geo import CITIES
 from lulc_core.metrics import MetricsReport, load_confusion_csv, report_from_confusion
 
 TRANSFER_METRICS = ("miou", "pixel_accuracy")
-
-
-def city_model_name(city: str) -> str:
-    """Name of a city's own segmenter, ``unet-<city>`` (the default of ``lulc train segmenter``)."""
-    return f"unet-{city}"
 
 
 def scene_city(manifest: SceneManifest) -> str | None:

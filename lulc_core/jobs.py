@@ -6,6 +6,7 @@ dashboard, the browser and a Streamlit restart. Each job has a folder under
 
     status.json     JobStatus: state, process group, argv, times, return code, message, and
                     a salted hash of the admin token that started it (for `lulc jobs cancel`)
+    train_config.json  the training config the trainer (`lulc jobs run`) loads
     progress.json   written by the trainer ($LULC_PROGRESS_FILE): epoch, loss, eta_seconds, ...
     log.txt         the trainer's stdout and stderr
     cancel          present once a cancel was requested
@@ -44,36 +45,41 @@ from lulc_core.errors import (
 TOKEN_ENV = "LULC_ADMIN_TOKEN"  # the server's secret (dashboard environment)
 USER_TOKEN_ENV = "LULC_TOKEN"  # a user's copy of it, for `lulc jobs cancel`
 STATUS_FILE, PROGRESS_FILE, LOG_FILE = "status.json", "progress.json", "log.txt"
+CONFIG_FILE = "train_config.json"
 CANCEL_FILE = "cancel"
 TOKEN_HASH_ITERATIONS = 100_000
 State = Literal["starting", "running", "succeeded", "failed", "cancelled"]
 
 
 class JobSpec(StrictModel):
-    """What to retrain; turned into a ``lulc train ...`` command line by :meth:`argv`."""
+    """What to retrain; becomes a training config (:meth:`train_config`) that the job saves in
+    its folder and the trainer process loads (``lulc jobs run``)."""
 
     task: Literal["classifier", "segmenter"]
     model: str = Field("efficientnet_lite0", description="classifier architecture")
     city: str | None = Field(None, description="segmenter: patch store to train on")
     encoder: str = Field("efficientnet-b0", description="segmenter: U-Net encoder")
-    weights: str | None = Field(None, description="initialisation (None: the CLI's default): "
+    weights: str | None = Field(None, description="initialisation (None: the config's default): "
                                 "classifier imagenet|none; segmenter "
                                 "none|imagenet|eurosat|lite0-imagenet")
     epochs: int = Field(10, ge=1, le=1000)
     name: str | None = Field(None, description="model folder (default: architecture / unet-<city>)")
     limit: int | None = Field(None, ge=2, description="trial runs: images per class / patches")
-    input_size: int | None = Field(None, ge=32, description="classifier input side (None: CLI's)")
+    input_size: int | None = Field(None, ge=32, description="classifier input side (None: config's)")
     resume: bool = Field(False, description="continue an interrupted run of the same name")
 
     @property
     def model_name(self) -> str:
         """The model folder the job will (re)write; by default the model it retrains, or
         ``<that>-trial`` for a trial run, which must never replace a fully trained model."""
-        default = self.model if self.task == "classifier" else f"unet-{self.city}"
+        from lulc_core.runs import city_model_name
+
+        default = self.model if self.task == "classifier" else city_model_name(self.city or "")
         return self.name or (f"{default}-trial" if self.limit else default)
 
-    def argv(self) -> list[str]:
-        """The trainer's command line.
+    def train_config(self) -> StrictModel:
+        """The trainer's config (``ClassifierTrainConfig`` or ``SegmenterTrainConfig``); fields
+        the spec leaves out keep the config's defaults, which are those of ``lulc train``.
 
         Raises:
             InvalidDataError: a name or city could escape its folder.
@@ -81,25 +87,38 @@ class JobSpec(StrictModel):
         """
         from lulc_core.models import CLASSIFIERS, ENCODERS, INITIALISATIONS, check_name
 
-        train = [sys.executable, "-m", "lulc_core", "train"]
+        common = {"name": safe_name(self.model_name, "model name"), "epochs": self.epochs}
         if self.task == "classifier":
+            from lulc_core.train import ClassifierTrainConfig
+
             check_name(self.model, CLASSIFIERS, "model")
             if self.weights:
                 check_name(self.weights, dict.fromkeys(("imagenet", "none")), "classifier weights")
-            argv = [*train, "classifier", "--model", self.model]
-            options = {"--weights": self.weights, "--input-size": self.input_size,
-                       "--limit-per-class": self.limit}
+            fields = {"model": self.model, "weights": self.weights, "input_size": self.input_size,
+                      "limit_per_class": self.limit}
+            config_type = ClassifierTrainConfig
         else:
+            from lulc_core.segmentation import SegmenterTrainConfig
+
             check_name(self.encoder, ENCODERS, "encoder")
             if self.weights:
                 check_name(self.weights, dict.fromkeys(INITIALISATIONS), "encoder initialisation")
-            argv = [*train, "segmenter", "--city", safe_name(self.city or "", "city"),
-                    "--encoder", self.encoder]
-            options = {"--encoder-weights": self.weights, "--limit": self.limit}
-        options |= {"--name": safe_name(self.model_name, "model name"), "--epochs": self.epochs}
-        argv += [str(x) for key, val in options.items() if val is not None for x in (key, val)]
-        # The dashboard retrains the model it names: without "continue", start that run over.
-        return [*argv, "--resume" if self.resume else "--overwrite"]
+            fields = {"city": safe_name(self.city or "", "city"), "encoder": self.encoder,
+                      "encoder_weights": self.weights, "limit": self.limit}
+            config_type = SegmenterTrainConfig
+        try:
+            return config_type(**common, **{k: v for k, v in fields.items() if v is not None})
+        except ValidationError as e:
+            first = e.errors()[0]
+            raise InvalidDataError(f"invalid training setting {'.'.join(map(str, first['loc']))}: "
+                                   f"{first['msg']} (got {first.get('input')!r})") from None
+
+    def argv(self, config_file: Path) -> list[str]:
+        """The trainer's command line: train from ``config_file`` (:meth:`train_config` as
+        JSON). The dashboard retrains the model it names: without "continue", that run starts
+        over."""
+        return [sys.executable, "-m", "lulc_core", "jobs", "run", self.task, str(config_file),
+                "--resume" if self.resume else "--overwrite"]
 
 
 class JobStatus(StrictModel):
@@ -299,7 +318,7 @@ def start_job(spec: JobSpec, token: str | None) -> JobStatus:
         InvalidDataError, UnknownNameError: bad names in ``spec``.
     """
     check_token(token)
-    argv = spec.argv()
+    config = spec.train_config()
     jobs_dir().mkdir(parents=True, exist_ok=True)
     lock_fd = os.open(jobs_dir() / "lock", os.O_RDWR | os.O_CREAT, 0o644)
     try:
@@ -316,9 +335,11 @@ def start_job(spec: JobSpec, token: str | None) -> JobStatus:
                 f"a training job is already running{what}: wait for it to finish or cancel it"
             )
         job_id = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S-%f")
-        status = JobStatus(id=job_id, spec=spec, argv=argv, state="starting", started=_now(),
-                           token_hash=_hash_token(token or ""))
-        status.folder.mkdir()
+        folder = jobs_dir() / job_id
+        status = JobStatus(id=job_id, spec=spec, argv=spec.argv(folder / CONFIG_FILE),
+                           state="starting", started=_now(), token_hash=_hash_token(token or ""))
+        folder.mkdir()
+        atomic_write_text(folder / CONFIG_FILE, config.model_dump_json(indent=2) + "\n")
         _write_status(status)
         env = {k: v for k, v in os.environ.items() if k != TOKEN_ENV}
         with open(status.folder / LOG_FILE, "ab") as log:
@@ -361,6 +382,38 @@ def cancel_job(token: str | None) -> JobStatus | None:
         except ProcessLookupError:
             pass
     return job
+
+
+def run_training(task: Literal["classifier", "segmenter"], config_file: Path, *,
+                 resume: bool = False, overwrite: bool = False):
+    """Train from a job's saved config (what a job's trainer process runs).
+
+    Args:
+        task: ``classifier`` (on ``$LULC_EUROSAT_DIR``) or ``segmenter``.
+        config_file: the training config as JSON (see :meth:`JobSpec.train_config`).
+        resume, overwrite: re-use policy of the run name (:func:`lulc_core.runs.open_run`).
+
+    Returns:
+        The written ModelCard.
+
+    Raises:
+        DataNotFoundError: no such config file.
+        pydantic.ValidationError: the file is not a config of that task.
+    """
+    try:
+        text = config_file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise DataNotFoundError(f"no training config {config_file}: start the job again") from None
+    if task == "classifier":
+        from lulc_core.config import eurosat_dir
+        from lulc_core.train import ClassifierTrainConfig, train_classifier
+
+        config = ClassifierTrainConfig.model_validate_json(text)
+        return train_classifier(config, eurosat_dir(), resume=resume, overwrite=overwrite)
+    from lulc_core.segmentation import SegmenterTrainConfig, train_segmenter
+
+    config = SegmenterTrainConfig.model_validate_json(text)
+    return train_segmenter(config, resume=resume, overwrite=overwrite)
 
 
 def _supervise(job_id: str, lock_fd: int) -> None:

@@ -1,4 +1,5 @@
-"""Run folders ``<artifacts>/runs/<name>``: start, resume or overwrite, decided here only.
+"""Run folders ``<artifacts>/runs/<name>``: start, resume or overwrite, and the default model
+names, decided here only.
 
 A run folder holds the fit loop's checkpoints (``last.pt``, ``best.pt``), ``history.csv`` and
 ``config.json``, the training config the run was started with. Re-using a name is explicit:
@@ -21,6 +22,11 @@ from lulc_core.errors import DataNotFoundError, InvalidDataError
 CONFIG_FILE = "config.json"
 # Where a run continues does not change what it computes.
 RESUME_IGNORED = frozenset({"device"})
+
+
+def city_model_name(city: str) -> str:
+    """Name of a city's own segmenter, ``unet-<city>`` (the default of ``lulc train segmenter``)."""
+    return f"unet-{city}"
 
 
 def run_dir(name: str) -> Path:

@@ -151,9 +151,9 @@ def train_segmenter(config: SegmenterTrainConfig, progress: bool = True, resume:
     from lulc_core.config import safe_name
     from lulc_core.data.patches import PatchDataset
     from lulc_core.models import build_segmenter, load_model
-    from lulc_core.runs import open_run
+    from lulc_core.runs import city_model_name, open_run
 
-    name = config.name or f"unet-{config.city}"
+    name = config.name or city_model_name(config.city)
     store = patches_dir() / safe_name(config.city, "city")
     legend = urban_atlas_legend()
     num_classes = len(legend)

@@ -20,6 +20,7 @@ from lulc_core.errors import (
     ModelMismatchError,
     UnknownNameError,
 )
+from lulc_core.runs import city_model_name
 
 ARTIFACTS = REPO_ROOT / "artifacts"
 MODELS = ARTIFACTS / "models"
@@ -29,7 +30,7 @@ PAGE = str(REPO_ROOT / "app_pages" / "city_comparison.py")
 
 @pytest.fixture(scope="module")
 def evaluations() -> dict[str, comparison.CityEvaluation]:
-    return {c: comparison.load_city_evaluation(MODELS / comparison.city_model_name(c))
+    return {c: comparison.load_city_evaluation(MODELS / city_model_name(c))
             for c in CITIES}
 
 

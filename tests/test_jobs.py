@@ -38,7 +38,9 @@ def job_env(isolated_dirs: dict[str, Path], tmp_path: Path,
 
 
 def _recorded_running_job(token_hash: str | None = None) -> jobs.JobStatus:
-    status = jobs.JobStatus(id="20250101-000000-000000", spec=SMOKE, argv=SMOKE.argv(),
+    job_id = "20250101-000000-000000"
+    argv = SMOKE.argv(jobs.jobs_dir() / job_id / jobs.CONFIG_FILE)
+    status = jobs.JobStatus(id=job_id, spec=SMOKE, argv=argv,
                             state="running", started="2025-01-01T00:00:00+00:00",
                             token_hash=token_hash)
     status.folder.mkdir(parents=True)
@@ -120,13 +122,17 @@ def test_bad_specs_are_refused_before_anything_runs(job_env: dict[str, Path], fi
     assert not _job_folders()
 
 
-def test_spec_forbids_unknown_fields_and_builds_the_cli() -> None:
+def test_spec_forbids_unknown_fields_and_builds_the_trainer_config() -> None:
+    from lulc_core.segmentation import SegmenterTrainConfig
+
     with pytest.raises(ValidationError):
         jobs.JobSpec(task="classifier", lr=0.1)
-    argv = jobs.JobSpec(task="segmenter", city="paris", weights="eurosat", epochs=3).argv()
-    assert argv[1:] == ["-m", "lulc_core", "train", "segmenter", "--city", "paris", "--encoder",
-                        "efficientnet-b0", "--encoder-weights", "eurosat", "--name", "unet-paris",
-                        "--epochs", "3", "--overwrite"]
+    spec = jobs.JobSpec(task="segmenter", city="paris", weights="eurosat", epochs=3)
+    assert spec.train_config() == SegmenterTrainConfig(
+        city="paris", encoder="efficientnet-b0", encoder_weights="eurosat", name="unet-paris",
+        epochs=3)
+    assert spec.argv(Path("config.json"))[1:] == ["-m", "lulc_core", "jobs", "run", "segmenter",
+                                                  "config.json", "--overwrite"]
     assert jobs.JobSpec(task="classifier", limit=20).model_name == "efficientnet_lite0-trial"
 
 

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from lulc_core.cli import OVERWRITE_OPTION, PHOTOMETRIC_OPTION, RESUME_OPTION, train_app
+
+if TYPE_CHECKING:
+    from lulc_core.artifacts import ModelCard
 
 
 @train_app.command("classifier")
@@ -43,10 +47,13 @@ def train_classifier(
         init_model=init_model, epoch_images=epoch_images,
         **({} if photometric else {"photometric": None}),
     )
-    card = run(config, data or eurosat_dir(), resume=resume, overwrite=overwrite)
+    typer.echo(summary(run(config, data or eurosat_dir(), resume=resume, overwrite=overwrite)))
+
+
+def summary(card: ModelCard) -> str:
+    """The line a finished classifier training prints."""
     v = card.val_metrics
-    typer.echo(
-        f"{card.name}: test accuracy {card.metrics['accuracy']:.4f} on {card.metrics['test_images']} "
-        f"held-out images, validation {v['accuracy']:.4f} on {v['val_images']} (best epoch "
-        f"{card.metrics['best_epoch']}, {card.training_seconds:.0f} s on {card.device})"
-    )
+    return (f"{card.name}: test accuracy {card.metrics['accuracy']:.4f} on "
+            f"{card.metrics['test_images']} held-out images, validation {v['accuracy']:.4f} on "
+            f"{v['val_images']} (best epoch {card.metrics['best_epoch']}, "
+            f"{card.training_seconds:.0f} s on {card.device})")

@@ -1,13 +1,15 @@
 """CLI: ``lulc jobs status`` and ``lulc jobs cancel`` for background training jobs (the
-dashboard's Training page starts them)."""
+dashboard's Training page starts them), and the hidden ``lulc jobs run`` a job's trainer runs."""
 
 from __future__ import annotations
 
 import os
+from pathlib import Path
+from typing import Literal
 
 import typer
 
-from lulc_core.cli import app
+from lulc_core.cli import OVERWRITE_OPTION, RESUME_OPTION, app
 
 jobs_app = typer.Typer(help="Background training jobs (started from the dashboard).",
                        no_args_is_help=True)
@@ -61,3 +63,18 @@ def cancel(
     job = cancel_job(token)
     typer.echo("no job is running" if job is None
                else f"cancelling {job.id} ({job.spec.model_name})")
+
+
+@jobs_app.command("run", hidden=True)
+def run(
+    task: Literal["classifier", "segmenter"] = typer.Argument(..., help="classifier or segmenter"),
+    config: Path = typer.Argument(..., help="training config JSON written by the job"),
+    resume: bool = RESUME_OPTION,
+    overwrite: bool = OVERWRITE_OPTION,
+) -> None:
+    """Train from a job's saved config: the command a job's supervisor runs."""
+    from lulc_core.cli import classifier, segmenter
+    from lulc_core.jobs import run_training
+
+    card = run_training(task, config, resume=resume, overwrite=overwrite)
+    typer.echo((classifier if task == "classifier" else segmenter).summary(card))

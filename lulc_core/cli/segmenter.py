@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from lulc_core.cli import OVERWRITE_OPTION, PHOTOMETRIC_OPTION, RESUME_OPTION, app, train_app
+
+if TYPE_CHECKING:
+    from lulc_core.artifacts import ModelCard
 
 
 @train_app.command("segmenter")
@@ -40,11 +44,15 @@ def train_segmenter(
         device=device, limit=limit, init_model=init_model,
         **({} if photometric else {"photometric": None}),
     )
-    card = run(config, resume=resume, overwrite=overwrite)
+    typer.echo(summary(run(config, resume=resume, overwrite=overwrite)))
+
+
+def summary(card: ModelCard) -> str:
+    """The line a finished segmenter training prints."""
     m, v = card.metrics, card.val_metrics
-    typer.echo(f"{card.name}: test mIoU {m['miou']:.4f}, pixel accuracy {m['pixel_accuracy']:.4f}; "
-               f"validation mIoU {v['miou']:.4f} (best epoch {m['best_epoch']}, "
-               f"{card.training_seconds:.0f} s)")
+    return (f"{card.name}: test mIoU {m['miou']:.4f}, pixel accuracy {m['pixel_accuracy']:.4f}; "
+            f"validation mIoU {v['miou']:.4f} (best epoch {m['best_epoch']}, "
+            f"{card.training_seconds:.0f} s)")
 
 
 @app.command("cross-city")

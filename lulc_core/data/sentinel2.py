@@ -63,19 +63,6 @@ class Scene:
     transform: object
     manifest: SceneManifest
 
-    def to_dataarray(self):
-        """The image as an ``xarray.DataArray`` (band, y, x) with CRS and coordinates."""
-        import rioxarray  # noqa: F401  (registers the .rio accessor)
-        import xarray as xr
-
-        h, w = self.image.shape[1:]
-        t = self.transform
-        xs = t.c + t.a * (np.arange(w) + 0.5)
-        ys = t.f + t.e * (np.arange(h) + 0.5)
-        da = xr.DataArray(self.image, dims=("band", "y", "x"),
-                          coords={"band": list(self.bands), "y": ys, "x": xs})
-        return da.rio.write_crs(self.crs).rio.write_transform(t)
-
 
 def aoi_window(src, aoi: AOI | None):
     """The pixel window of ``src`` covering ``aoi`` (whole raster when None).
