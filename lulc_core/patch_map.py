@@ -24,9 +24,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from lulc_core.artifacts import ModelCard, atomic_path
+from lulc_core.artifacts import ModelCard
 from lulc_core.classes import EUROSAT_CLASSES, EUROSAT_COLORS, NODATA_INDEX
 from lulc_core.errors import AOIError, InvalidDataError
+from lulc_core.files import atomic_path
 from lulc_core.geo import AOI
 from lulc_core.harmonise import match_eurosat_statistics, to_eurosat_rgb, to_toa, toa_to_eurosat_rgb
 

@@ -20,9 +20,10 @@ import numpy as np
 import pandas as pd
 import torch
 
-from lulc_core.artifacts import ModelCard, atomic_write_text, remove_stale_temps
+from lulc_core.artifacts import ModelCard
 from lulc_core.classes import NODATA_INDEX
 from lulc_core.errors import AOIError, ModelMismatchError
+from lulc_core.files import atomic_write_text, remove_stale_temps
 from lulc_core.geo import AOI
 
 PIXEL_KM2 = 1e-4  # one 10 m pixel
@@ -528,7 +529,7 @@ def _write_vector(path: Path, classes: np.ndarray, crs, transform, card: ModelCa
     from rasterio.features import shapes
     from shapely.geometry import shape
 
-    from lulc_core.artifacts import atomic_path
+    from lulc_core.files import atomic_path
 
     names = {c.index: (c.name, c.code) for c in card.classes}
     geoms, idx = [], []

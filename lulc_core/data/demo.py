@@ -428,7 +428,7 @@ def build_demo_scene(aoi: AOI, out: Path, seed: int = 0, source_dir: Path | None
     import rasterio
     from rasterio.transform import from_origin
 
-    from lulc_core.artifacts import atomic_dir
+    from lulc_core.files import atomic_dir
 
     t0 = time.perf_counter()
     rng = np.random.default_rng([seed, sum(map(ord, aoi.name))])

@@ -254,7 +254,7 @@ def write_scene(
     """
     from rasterio.warp import transform_bounds
 
-    from lulc_core.artifacts import atomic_dir
+    from lulc_core.files import atomic_dir
 
     if manifest.reflectance is None:
         raise TypeError("write_scene needs manifest.reflectance (see lulc_core.data.reflectance)")

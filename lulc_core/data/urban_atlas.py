@@ -241,7 +241,7 @@ def import_urban_atlas(path: Path, scene: Path) -> UrbanAtlasImport:
     import rasterio
     from rasterio.warp import transform_bounds
 
-    from lulc_core.artifacts import atomic_path
+    from lulc_core.files import atomic_path
 
     band = scene / BAND_FILES["B02"]
     if not band.is_file():
