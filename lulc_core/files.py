@@ -1,4 +1,4 @@
-"""Writing files so that only complete ones ever appear: atomic writes and the COG writer.
+"""Writing files so that only complete ones ever appear: atomic writes and the one COG writer.
 
 Everything is written to a temporary sibling first and renamed into place, so a crash never
 leaves a half-written file and the previous version stays usable until the new one is complete.
@@ -18,12 +18,17 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import numpy as np
+    from rasterio.io import DatasetWriter
 
 # Temporary siblings written here: ".<name>.<pid>[.<x>].tmp[.<ext>]" files and folders, and
 # ".<name>.<pid>.old" (the folder atomic_dir replaces).
 TEMP_NAME = re.compile(r"\..+\.(tmp(\.\w+)?|old)")
 STALE_TEMP_AGE_S = 24 * 3600.0  # older temporary files are stale even if their pid was reused
+COG_BLOCK = 512  # px, tile side of every GeoTIFF written here
 
 
 def _alive(pid: int) -> bool:
@@ -161,3 +166,70 @@ def atomic_dir(final: Path) -> Iterator[Path]:
         shutil.rmtree(old, ignore_errors=True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+@contextmanager
+def cog_writer(
+    path: Path, *, width: int, height: int, dtype: str, crs, transform, count: int = 1,
+    nodata: float | None = None, categorical: bool,
+) -> Iterator[DatasetWriter]:
+    """Yield a tiled GeoTIFF to fill (at once or window by window); on success it becomes a
+    Cloud-Optimized GeoTIFF at ``path``, atomically.
+
+    What is set on the yielded dataset (band descriptions, scales and offsets, colour table,
+    tags) is carried into the COG. The pixels go through a temporary file on disk, not memory,
+    so a scene written block by block never has to fit in RAM.
+
+    Args:
+        path: the COG to write.
+        width, height, count, dtype, crs, transform, nodata: the raster, (count, height, width).
+        categorical: class indices (overviews take the nearest value) rather than
+            measurements (overviews average them).
+    """
+    import rasterio
+    from rasterio.shutil import copy as rio_copy
+
+    with atomic_path(path) as tmp:
+        staging = path.with_name(f".{path.stem}.{os.getpid()}.gtiff.tmp")
+        try:
+            with rasterio.open(
+                staging, "w", driver="GTiff", width=width, height=height, count=count,
+                dtype=dtype, crs=crs, transform=transform, nodata=nodata, tiled=True,
+                blockxsize=COG_BLOCK, blockysize=COG_BLOCK, BIGTIFF="IF_SAFER",
+            ) as dst:
+                yield dst
+            rio_copy(str(staging), str(tmp), driver="COG", compress="deflate", predictor=2,
+                     blocksize=COG_BLOCK, BIGTIFF="IF_SAFER", num_threads="ALL_CPUS",
+                     overview_resampling="nearest" if categorical else "average")
+        finally:
+            staging.unlink(missing_ok=True)
+
+
+def write_cog(
+    path: Path, data: np.ndarray, crs, transform, *, description: str, categorical: bool,
+    nodata: float | None = None, scale: float | None = None, offset: float | None = None,
+    tags: dict[str, str] | None = None,
+) -> Path:
+    """Write one band as a Cloud-Optimized GeoTIFF, atomically (see :func:`cog_writer`).
+
+    Args:
+        path: the COG to write.
+        data: (H, W) pixels; their dtype is the file's.
+        crs, transform, nodata: the grid and the no-data value (None: every value is data).
+        description: the band's name (``B02``, ``SCL``, ``urban_atlas_index``).
+        categorical: class indices rather than measurements (nearest-value overviews).
+        scale, offset: how readers turn the stored numbers into physical values.
+        tags: dataset metadata (``SYNTHETIC=yes``).
+
+    Returns:
+        ``path``.
+    """
+    with cog_writer(path, width=data.shape[1], height=data.shape[0], dtype=data.dtype.name,
+                    crs=crs, transform=transform, nodata=nodata, categorical=categorical) as dst:
+        dst.write(data, 1)
+        dst.set_band_description(1, description)
+        if scale is not None:
+            dst.scales, dst.offsets = (scale,), (offset or 0.0,)
+        if tags:
+            dst.update_tags(**tags)
+    return path

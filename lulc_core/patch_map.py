@@ -27,7 +27,7 @@ import torch
 from lulc_core.artifacts import ModelCard
 from lulc_core.classes import EUROSAT_CLASSES, EUROSAT_COLORS, NODATA_INDEX
 from lulc_core.errors import AOIError, InvalidDataError
-from lulc_core.files import atomic_path
+from lulc_core.files import cog_writer
 from lulc_core.geo import AOI
 from lulc_core.harmonise import match_eurosat_statistics, to_eurosat_rgb, to_toa, toa_to_eurosat_rgb
 
@@ -104,29 +104,21 @@ class PatchMap:
         Band 1: class index with a colour table (nodata 255); band 2: confidence in percent
         (255 = no data). Tags name the classes (``CLASS_<i>``), model, level and harmonisation.
         """
-        from rasterio.io import MemoryFile
-        from rasterio.shutil import copy as rio_copy
-
         rows, cols = self.shape
         confidence = np.where(np.isnan(self.confidence), NODATA_INDEX,
                               np.round(self.confidence * 100)).astype(np.uint8)
-        profile = dict(driver="GTiff", width=cols, height=rows, count=2, dtype="uint8",
-                       crs=self.crs, transform=self.transform, nodata=NODATA_INDEX)
         pal = self.palette()
-        with MemoryFile() as memory:
-            with memory.open(**profile) as dst:
-                dst.write_colormap(1, {i: (*map(int, pal[i]), 0 if i == NODATA_INDEX else 255)
-                                       for i in range(256)})
-                dst.write(self.classes, 1)
-                dst.write(confidence, 2)
-                dst.set_band_description(1, "eurosat_class")
-                dst.set_band_description(2, "confidence_pct")
-                dst.update_tags(MODEL=self.model, LEVEL=self.level,
-                                HARMONISATION=self.harmonisation, STRIDE_PX=str(self.stride),
-                                **{f"CLASS_{i}": n for i, n in enumerate(self.class_names)})
-            with memory.open() as src, atomic_path(path) as tmp:
-                rio_copy(src, str(tmp), driver="COG", compress="deflate",
-                                     overview_resampling="nearest")
+        with cog_writer(path, width=cols, height=rows, count=2, dtype="uint8", crs=self.crs,
+                        transform=self.transform, nodata=NODATA_INDEX, categorical=True) as dst:
+            dst.write_colormap(1, {i: (*map(int, pal[i]), 0 if i == NODATA_INDEX else 255)
+                                   for i in range(256)})
+            dst.write(self.classes, 1)
+            dst.write(confidence, 2)
+            dst.set_band_description(1, "eurosat_class")
+            dst.set_band_description(2, "confidence_pct")
+            dst.update_tags(MODEL=self.model, LEVEL=self.level,
+                            HARMONISATION=self.harmonisation, STRIDE_PX=str(self.stride),
+                            **{f"CLASS_{i}": n for i, n in enumerate(self.class_names)})
         return path
 
 

@@ -9,9 +9,9 @@ about the same however large the scene. Pixels without data in any band are writ
 
 from __future__ import annotations
 
-import os
 import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -23,7 +23,7 @@ import torch
 from lulc_core.artifacts import ModelCard
 from lulc_core.classes import NODATA_INDEX
 from lulc_core.errors import AOIError, ModelMismatchError
-from lulc_core.files import atomic_write_text, remove_stale_temps
+from lulc_core.files import atomic_write_text, cog_writer
 from lulc_core.geo import AOI
 
 PIXEL_KM2 = 1e-4  # one 10 m pixel
@@ -329,24 +329,20 @@ def scene_blocks(height: int, width: int, size: int) -> list[tuple[int, int, int
 
 
 class PredictionWriter:
-    """Streams predicted blocks into a tiled GTiff, counts classes, and turns it into a COG
-    (written to a temporary name and renamed on success, so no half-written file appears)."""
+    """Streams predicted blocks into a COG (:func:`lulc_core.files.cog_writer`: it appears
+    only once complete) and counts the classes."""
 
     def __init__(self, out_path: Path, card: ModelCard, crs, transform, width: int, height: int,
                  confidence: bool) -> None:
         self.out_path, self.card, self.confidence = out_path, card, confidence
-        self.profile = dict(driver="GTiff", width=width, height=height, count=2 if confidence else 1,
-                            dtype="uint8", crs=crs, transform=transform, nodata=NODATA_INDEX,
-                            tiled=True, blockxsize=512, blockysize=512, BIGTIFF="IF_SAFER")
+        self.raster = dict(width=width, height=height, count=2 if confidence else 1,
+                           dtype="uint8", crs=crs, transform=transform, nodata=NODATA_INDEX)
         self.counts = np.zeros(card.num_classes, np.int64)
 
     def __enter__(self) -> "PredictionWriter":
-        import rasterio
-
-        self.out_path.parent.mkdir(parents=True, exist_ok=True)
-        remove_stale_temps(self.out_path.parent)  # what runs killed before this one left there
-        self.tmp = self.out_path.with_name(f".{self.out_path.stem}.{os.getpid()}.gtiff.tmp")
-        self.dst = rasterio.open(self.tmp, "w", **self.profile)
+        self.stack = ExitStack()
+        self.dst = self.stack.enter_context(
+            cog_writer(self.out_path, categorical=True, **self.raster))
         # the palette must be set before any pixel is written (TIFF photometric tag)
         self.dst.write_colormap(1, _colormap(self.card))
         self.dst.set_band_description(1, "urban_atlas_index")
@@ -369,18 +365,7 @@ class PredictionWriter:
         self.counts += class_counts(self.card, classes)
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        from rasterio.shutil import copy as rio_copy
-
-        cog = self.out_path.with_name(f".{self.out_path.stem}.{os.getpid()}.cog.tmp")
-        try:
-            self.dst.close()
-            if exc_type is None:
-                rio_copy(str(self.tmp), str(cog), driver="COG", compress="deflate",
-                         overview_resampling="nearest", num_threads="ALL_CPUS")
-                os.replace(cog, self.out_path)
-        finally:
-            self.tmp.unlink(missing_ok=True)
-            cog.unlink(missing_ok=True)
+        self.stack.__exit__(exc_type, exc, tb)
 
 
 def _scene_window(card: ModelCard, scene_folder: Path, aoi: AOI | None, max_km2: float | None):

@@ -126,7 +126,7 @@ def pids() -> Iterator[tuple[int, int]]:
 def _leftovers(folder: Path, pid: int) -> list[Path]:
     """One of each temporary name our writers use, as left by ``pid``."""
     folder.mkdir(parents=True, exist_ok=True)
-    paths = [folder / f".pred.{pid}.gtiff.tmp",  # lulc_core.predict.PredictionWriter
+    paths = [folder / f".pred.{pid}.gtiff.tmp",  # lulc_core.files.cog_writer
              folder / f".card.json.{pid}.k2x9_abc.tmp",  # atomic_write_bytes
              folder / f".labels.{pid}.tmp.tif"]  # atomic_path
     for path in paths:

@@ -216,22 +216,6 @@ def load_scene(folder: Path, aoi: AOI | None = None, bands: tuple[str, ...] = RG
 # --------------------------------------------------------------------------- writing scenes
 
 
-def _write_band(path: Path, data: np.ndarray, crs, transform, nodata: int, name: str,
-                scale: float | None, offset: float | None) -> None:
-    import rasterio
-
-    with rasterio.open(
-        path, "w", driver="COG", width=data.shape[1], height=data.shape[0], count=1,
-        dtype=data.dtype.name, crs=crs, transform=transform, nodata=nodata, compress="deflate",
-        predictor=2, blocksize=512, BIGTIFF="IF_SAFER",
-        overview_resampling="nearest" if name == "SCL" else "average",
-    ) as dst:
-        dst.write(data, 1)
-        dst.set_band_description(1, name)
-        if scale is not None:
-            dst.scales, dst.offsets = (scale,), (offset or 0.0,)
-
-
 def write_scene(
     sources: dict[str, str | Path],
     out: Path,
@@ -254,7 +238,7 @@ def write_scene(
     """
     from rasterio.warp import transform_bounds
 
-    from lulc_core.files import atomic_dir
+    from lulc_core.files import atomic_dir, write_cog
 
     if manifest.reflectance is None:
         raise TypeError("write_scene needs manifest.reflectance (see lulc_core.data.reflectance)")
@@ -285,8 +269,8 @@ def write_scene(
         for band in optical:
             with open_raster(sources[band]) as src:
                 dn = src.read(1, window=window)
-            _write_band(tmp / BAND_FILES[band], dn.astype(np.uint16), crs, transform, 0, band,
-                        refl.scale, refl.offset)
+            write_cog(tmp / BAND_FILES[band], dn.astype(np.uint16), crs, transform, nodata=0,
+                      description=band, categorical=False, scale=refl.scale, offset=refl.offset)
         if "SCL" in sources:
             with open_raster(sources["SCL"]) as scl_src:
                 if scl_src.crs != crs:
@@ -296,8 +280,8 @@ def write_scene(
                 scl_window = aoi_window(scl_src, aoi)
                 scl = scl_src.read(1, window=scl_window)
                 scl_transform = scl_src.window_transform(scl_window)
-            _write_band(tmp / BAND_FILES["SCL"], scl.astype(np.uint8), crs, scl_transform, 0,
-                        "SCL", None, None)
+            write_cog(tmp / BAND_FILES["SCL"], scl.astype(np.uint8), crs, scl_transform, nodata=0,
+                      description="SCL", categorical=True)
         bounds = transform_bounds(crs, "EPSG:4326", *rasterio_bounds(transform, width, height))
         manifest = manifest.model_copy(update={
             "bands": optical, "crs": crs.to_string(), "bounds_wgs84": tuple(bounds),
