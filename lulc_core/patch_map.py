@@ -195,11 +195,10 @@ def patch_map_array(
         AOIError: the area is smaller than one patch.
         InvalidDataError: bad stride, level or harmonisation.
     """
-    from rasterio.transform import Affine
+    from rasterio.transform import Affine, array_bounds
     from rasterio.warp import transform_bounds
 
     from lulc_core.classify import _forward, eval_transform
-    from lulc_core.data.sentinel2 import rasterio_bounds
 
     t0 = time.perf_counter()
     module, card = model
@@ -243,7 +242,7 @@ def patch_map_array(
         classes[mapped] = probabilities[:, mapped].argmax(axis=0)
         confidence[mapped] = probabilities[:, mapped].max(axis=0)
     grid = transform @ Affine.scale(stride)
-    bounds = transform_bounds(crs, "EPSG:4326", *rasterio_bounds(grid, cols, rows))
+    bounds = transform_bounds(crs, "EPSG:4326", *array_bounds(rows, cols, grid))
     names, colors = _classifier_names(card)
     return PatchMap(classes, probabilities, confidence, names, colors, str(crs), grid,
                     tuple(bounds), stride, card.name, level, harmonisation,

@@ -24,7 +24,7 @@ from lulc_core.artifacts import ModelCard
 from lulc_core.classes import NODATA_INDEX
 from lulc_core.errors import AOIError, ModelMismatchError
 from lulc_core.files import atomic_write_text, cog_writer
-from lulc_core.geo import AOI
+from lulc_core.geo import AOI, aoi_window
 
 PIXEL_KM2 = 1e-4  # one 10 m pixel
 MAX_SINGLE_WINDOW = 1536  # px; larger areas are split into blended windows (memory stays ~2 GB)
@@ -373,7 +373,6 @@ def _scene_window(card: ModelCard, scene_folder: Path, aoi: AOI | None, max_km2:
     import rasterio
 
     from lulc_core.data.scene import BAND_FILES, read_manifest, require_surface_reflectance
-    from lulc_core.data.sentinel2 import aoi_window
 
     _check_model(card, require_surface_reflectance(read_manifest(scene_folder)).bands)
     with rasterio.open(scene_folder / BAND_FILES[card.bands[0]]) as src:
@@ -554,12 +553,11 @@ def predict_area(model, scene_folder: Path, aoi: AOI, max_km2: float = 400.0) ->
     side = max(_ceil32(n) for n in scene.image.shape[1:])
     classes, conf = predict_array(module, card, scene.image, tile=min(side, MAX_SINGLE_WINDOW))
     rgb = true_colour(scene.image[:3])
+    from rasterio.transform import array_bounds
     from rasterio.warp import transform_bounds
 
-    from lulc_core.data.sentinel2 import rasterio_bounds
-
     h, w = classes.shape
-    bounds = transform_bounds(scene.crs, "EPSG:4326", *rasterio_bounds(scene.transform, w, h))
+    bounds = transform_bounds(scene.crs, "EPSG:4326", *array_bounds(h, w, scene.transform))
     return AreaPrediction(rgb, scene.labels, classes, conf, scene.crs, scene.transform,
                           tuple(bounds), area_table(card, classes, scene.labels),
                           time.perf_counter() - t0)

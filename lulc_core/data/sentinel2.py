@@ -33,8 +33,8 @@ from lulc_core.data.scene import (
     SceneManifest,
     read_manifest,
 )
-from lulc_core.errors import AOIError, DataNotFoundError, InvalidDataError
-from lulc_core.geo import AOI
+from lulc_core.errors import DataNotFoundError, InvalidDataError
+from lulc_core.geo import AOI, aoi_window
 
 OPTICAL_BANDS: tuple[str, ...] = ("B02", "B03", "B04", "B08")  # 10 m bands a scene may hold
 
@@ -75,34 +75,6 @@ class Scene:
         da = xr.DataArray(self.image, dims=("band", "y", "x"),
                           coords={"band": list(self.bands), "y": ys, "x": xs})
         return da.rio.write_crs(self.crs).rio.write_transform(t)
-
-
-def aoi_window(src, aoi: AOI | None):
-    """The pixel window of ``src`` covering ``aoi`` (whole raster when None).
-
-    Raises:
-        AOIError: the AOI does not overlap the raster.
-    """
-    from rasterio.errors import WindowError
-    from rasterio.warp import transform_bounds
-    from rasterio.windows import Window, from_bounds
-
-    full = Window(0, 0, src.width, src.height)
-    if aoi is None:
-        return full
-    left, bottom, right, top = transform_bounds("EPSG:4326", src.crs, *aoi.bounds)
-    win = from_bounds(left, bottom, right, top, src.transform).round_offsets().round_lengths()
-    try:
-        win = win.intersection(full)
-    except WindowError:  # no overlap at all
-        win = None
-    if win is None or win.width <= 0 or win.height <= 0:
-        raise AOIError(
-            f"AOI {aoi.bounds} does not overlap the scene (scene bounds in WGS84: "
-            f"{tuple(round(v, 3) for v in transform_bounds(src.crs, 'EPSG:4326', *src.bounds))}): "
-            "pick an area inside it"
-        )
-    return win
 
 
 def open_raster(path: Path | str):
@@ -236,6 +208,7 @@ def write_scene(
         InvalidDataError: the bands are not on one grid, or SCL is in another CRS.
         AOIError: the AOI misses the rasters.
     """
+    from rasterio.transform import array_bounds
     from rasterio.warp import transform_bounds
 
     from lulc_core.files import atomic_dir, write_cog
@@ -282,7 +255,7 @@ def write_scene(
                 scl_transform = scl_src.window_transform(scl_window)
             write_cog(tmp / BAND_FILES["SCL"], scl.astype(np.uint8), crs, scl_transform, nodata=0,
                       description="SCL", categorical=True)
-        bounds = transform_bounds(crs, "EPSG:4326", *rasterio_bounds(transform, width, height))
+        bounds = transform_bounds(crs, "EPSG:4326", *array_bounds(height, width, transform))
         manifest = manifest.model_copy(update={
             "bands": optical, "crs": crs.to_string(), "bounds_wgs84": tuple(bounds),
             "cloud_mask": "SCL" in sources,
@@ -290,12 +263,6 @@ def write_scene(
         })
         (tmp / MANIFEST).write_text(manifest.model_dump_json(indent=2) + "\n")
     return out
-
-
-def rasterio_bounds(transform, width: int, height: int) -> tuple[float, float, float, float]:
-    """(left, bottom, right, top) of a north-up grid."""
-    return (transform.c, transform.f + transform.e * height, transform.c + transform.a * width,
-            transform.f)
 
 
 def product_manifest(out: Path, product: ProductInfo, source: str, items: list[dict],
