@@ -25,7 +25,7 @@ import numpy as np
 import torch
 
 from lulc_core.artifacts import ModelCard
-from lulc_core.classes import EUROSAT_CLASSES, EUROSAT_COLORS, NODATA_INDEX
+from lulc_core.classes import EUROSAT_CLASSES, EUROSAT_COLORS, NODATA_INDEX, hex_to_rgb
 from lulc_core.errors import AOIError, InvalidDataError
 from lulc_core.files import cog_writer
 from lulc_core.geo import AOI
@@ -91,7 +91,7 @@ class PatchMap:
         """uint8 (256, 3): class index -> colour, no data white."""
         pal = np.full((256, 3), 255, np.uint8)
         for i, color in enumerate(self.colors):
-            pal[i] = [int(color[k : k + 2], 16) for k in (1, 3, 5)]
+            pal[i] = hex_to_rgb(color)
         return pal
 
     def rgb(self) -> np.ndarray:

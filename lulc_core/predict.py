@@ -21,7 +21,7 @@ import pandas as pd
 import torch
 
 from lulc_core.artifacts import ModelCard
-from lulc_core.classes import NODATA_INDEX
+from lulc_core.classes import NODATA_INDEX, hex_to_rgb
 from lulc_core.errors import AOIError, ModelMismatchError
 from lulc_core.files import atomic_write_text, cog_writer
 from lulc_core.geo import AOI, aoi_window
@@ -67,8 +67,11 @@ class AreaPrediction:
             return path.read_bytes()
 
 
-def _raised_cosine(size: int) -> np.ndarray:
-    """float32 (size,) blending weight: ~0 at the window edges, 1 in the middle, never 0."""
+def raised_cosine(size: int) -> np.ndarray:
+    """float32 (size,) blending weight: ~0 at the window edges, 1 in the middle, never 0.
+
+    The outer product of two is the 2-D weight of overlapping windows (here the network's
+    tiles; in :mod:`lulc_core.data.demo` the texture patches)."""
     return (np.sin(np.linspace(0, np.pi, size + 2)[1:-1]) ** 2 + 1e-3).astype(np.float32)
 
 
@@ -125,7 +128,7 @@ def predict_array(
     # accumulated; the scene-wide (K, H, W) softmax and its passes are what made blending cost
     # as much as the network.
     only_y, only_x = _single_cover(ys, th, H), _single_cover(xs, tw, W)
-    weight = torch.from_numpy(np.outer(_raised_cosine(th), _raised_cosine(tw)))
+    weight = torch.from_numpy(np.outer(raised_cosine(th), raised_cosine(tw)))
     probs = torch.zeros((card.num_classes, H, W)) if len(windows) > 1 else None
     wsum = torch.zeros((H, W)) if len(windows) > 1 else None
     with torch.inference_mode():
@@ -253,8 +256,7 @@ def area_table(card: ModelCard, prediction: np.ndarray | None, truth: np.ndarray
 def _colormap(card: ModelCard) -> dict[int, tuple[int, int, int, int]]:
     cmap = {i: (0, 0, 0, 0) for i in range(256)}
     for c in card.classes:
-        h = (c.color or "#000000").lstrip("#")
-        cmap[c.index] = (int(h[0:2], 16), int(h[2:4], 16), int(h[4:6], 16), 255)
+        cmap[c.index] = (*hex_to_rgb(c.color or "#000000"), 255)
     return cmap
 
 

@@ -296,15 +296,11 @@ def _procedural_pool(rng: np.random.Generator) -> dict[str, np.ndarray]:
     }
 
 
-def _feather_window(size: int = 64) -> np.ndarray:
-    """2-D raised-cosine weights (size, size, 1), never exactly zero, for blending patches."""
-    w = np.sin(np.linspace(0, np.pi, size + 2)[1:-1]) ** 2
-    return (np.outer(w, w) + 1e-3)[:, :, None].astype(np.float32)
-
-
 def _quilt(pool: np.ndarray, rows: int, cols: int, rng: np.random.Generator) -> np.ndarray:
     """A seamless float32 (rows, cols, 3) texture from random patches with feathered overlaps."""
-    win = _feather_window()
+    from lulc_core.predict import raised_cosine  # the blending weight of predicted tiles
+
+    win = np.outer(raised_cosine(64), raised_cosine(64))[:, :, None]
     ny, nx = rows // QUILT_STRIDE + 2, cols // QUILT_STRIDE + 2
     acc = np.zeros((ny * QUILT_STRIDE + 64 + QUILT_STRIDE, nx * QUILT_STRIDE + 64 + QUILT_STRIDE, 3), np.float32)
     wsum = np.zeros(acc.shape[:2] + (1,), np.float32)
