@@ -101,7 +101,7 @@ def render(path: Path, panels: list[tuple[str, np.ndarray]],
     """Pictures (same size, uint8 (H, W, 3)) in rows of four with titles, legends below."""
     from PIL import Image, ImageDraw
 
-    from lulc_core.artifacts import atomic_path
+    from lulc_core.files import atomic_path
 
     h, w = panels[0][1].shape[:2]
     title_h, gap, per_row = 18, 6, 4

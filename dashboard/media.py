@@ -21,8 +21,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from lulc_core.artifacts import atomic_write_bytes
 from lulc_core.config import REPO_ROOT
+from lulc_core.files import atomic_write_bytes
 
 CACHE_DIR = REPO_ROOT / "static" / "cache"
 URL_PREFIX = "/app/static/cache"  # absolute: the map lives in a component iframe

@@ -1,4 +1,4 @@
-"""Model folders under ``artifacts/models/<name>/``: atomic writes, model cards, listing, loading.
+"""Model folders under ``artifacts/models/<name>/``: model cards, saving, listing, loading.
 
 A model folder is self-describing::
 
@@ -7,24 +7,14 @@ A model folder is self-describing::
     history.csv         one row per epoch
     confusion.csv       confusion matrix (rows = truth, columns = prediction), plus extras
 
-Everything is written to a temporary sibling first and renamed into place, so a crash never
-leaves a half-written model and the previous model stays usable until the new one is complete.
-Temporary names are hidden and carry the writer's pid (``.card.json.<pid>.<random>.tmp``,
-``.labels.<pid>.tmp.tif``): what a killed writer leaves behind is removed by the next write
-into the same folder (:func:`remove_stale_temps`).
+A model folder is written beside its final name and swapped into place
+(:func:`lulc_core.files.atomic_dir`), so a crash never leaves a half-written model and the
+previous model stays usable until the new one is complete.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
-import os
-import re
-import shutil
-import tempfile
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -35,16 +25,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from lulc_core import __version__
 from lulc_core.config import models_dir, safe_name
 from lulc_core.errors import DataNotFoundError, InvalidDataError, LulcError, ModelMismatchError
+from lulc_core.files import atomic_dir
 
 CARD_FILE = "card.json"
 WEIGHTS_FILE = "model.safetensors"
 HISTORY_FILE = "history.csv"
 CONFUSION_FILE = "confusion.csv"
 CROSS_CITY_FILE = "cross_city.json"  # <artifacts>/cross_city.json, written by `lulc cross-city`
-# Temporary siblings written here and by lulc_core.predict: ".<name>.<pid>[.<x>].tmp[.<ext>]"
-# files and folders, and ".<name>.<pid>.old" (the folder atomic_dir replaces).
-TEMP_NAME = re.compile(r"\..+\.(tmp(\.\w+)?|old)")
-STALE_TEMP_AGE_S = 24 * 3600.0  # older temporary files are stale even if their pid was reused
 
 
 class ClassInfo(BaseModel):
@@ -107,143 +94,6 @@ def sha256_file(path: Path) -> str:
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
-
-
-def _alive(pid: int) -> bool:
-    """Whether a process with this pid exists (on this machine)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # exists, owned by another user
-        return True
-    except (OverflowError, ValueError):  # not a pid at all
-        return False
-    return True
-
-
-def remove_stale_temps(folder: Path, max_age_s: float = STALE_TEMP_AGE_S) -> list[Path]:
-    """Remove the temporary files and folders that killed writers (``kill -9``, power loss)
-    left in ``folder``: hidden names ending in ``.tmp``, ``.tmp.<ext>`` or ``.old`` whose
-    writer's pid is no longer alive, or that are older than ``max_age_s`` (pids get reused).
-
-    A ``.<name>.<pid>.old`` folder is only removed when ``<name>`` exists: a writer killed
-    between the two renames of :func:`atomic_dir` leaves the previous model only there.
-
-    Returns:
-        The paths removed.
-    """
-    removed: list[Path] = []
-    try:
-        entries = list(os.scandir(folder))
-    except (FileNotFoundError, NotADirectoryError):
-        return removed
-    now = time.time()
-    for entry in entries:
-        if not TEMP_NAME.fullmatch(entry.name):
-            continue
-        # The pid is one of the name's number parts; keep the file while any is alive.
-        pids = [int(part) for part in entry.name.split(".") if part.isascii() and part.isdigit()]
-        try:
-            age = now - entry.stat(follow_symlinks=False).st_mtime
-        except FileNotFoundError:  # its writer just renamed or removed it
-            continue
-        if not pids or (age < max_age_s and any(_alive(pid) for pid in pids)):
-            continue
-        if entry.name.endswith(".old") and not (folder / entry.name[1:].rsplit(".", 2)[0]).exists():
-            continue
-        path = Path(entry.path)
-        if entry.is_dir(follow_symlinks=False):
-            shutil.rmtree(path, ignore_errors=True)
-        else:
-            path.unlink(missing_ok=True)
-        removed.append(path)
-    return removed
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file in the same folder and a rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    remove_stale_temps(path.parent)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{os.getpid()}.",
-                               suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """Text version of :func:`atomic_write_bytes` (UTF-8)."""
-    atomic_write_bytes(path, text.encode("utf-8"))
-
-
-def atomic_write_json(path: Path, obj: Any) -> None:
-    """Write JSON atomically, indented, keys in insertion order."""
-    atomic_write_text(path, json.dumps(obj, indent=2, default=str) + "\n")
-
-
-@contextmanager
-def atomic_path(path: Path) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; on success rename it onto ``path``.
-
-    For writers that want a file name (rasterio, geopandas, safetensors): they write the
-    temporary path, and only a complete file ever appears under the final name.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    remove_stale_temps(path.parent)
-    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp{path.suffix}")
-    try:
-        yield tmp
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink() if tmp.is_file() else shutil.rmtree(tmp, ignore_errors=True)
-
-
-@contextmanager
-def _termination_deferred() -> Iterator[None]:
-    """Hold SIGTERM / SIGINT until the block is done (they arrive right after it)."""
-    import signal
-    import threading
-
-    if threading.current_thread() is not threading.main_thread():
-        yield  # signals are only delivered to the main thread anyway
-        return
-    blocked = {signal.SIGTERM, signal.SIGINT}
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, blocked)
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
-
-
-@contextmanager
-def atomic_dir(final: Path) -> Iterator[Path]:
-    """Yield an empty temporary folder beside ``final``; on success swap it into place.
-
-    The previous folder (if any) stays complete until the new one is; on error the temporary
-    folder is removed and ``final`` is untouched.
-    """
-    final.parent.mkdir(parents=True, exist_ok=True)
-    remove_stale_temps(final.parent)
-    tmp = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".{final.name}.{os.getpid()}.",
-                                suffix=".tmp"))
-    try:
-        yield tmp
-        old = final.with_name(f".{final.name}.{os.getpid()}.old")
-        with _termination_deferred():  # a cancel between the two renames would lose the model
-            if final.exists():
-                os.replace(final, old)
-            os.replace(tmp, final)
-        shutil.rmtree(old, ignore_errors=True)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def model_dir(name: str) -> Path:

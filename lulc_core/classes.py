@@ -51,6 +51,12 @@ NODATA_INDEX = 255  # prediction value where the scene has no data (uint8 raster
 UA2021_TO_UA2018 = {14110: 14100, 14120: 14100, 14130: 14100}
 
 
+def hex_to_rgb(color: str) -> tuple[int, int, int]:
+    """``#rrggbb`` (the legends' colour notation) -> (R, G, B) ints in 0..255."""
+    h = color.lstrip("#")
+    return int(h[0:2], 16), int(h[2:4], 16), int(h[4:6], 16)
+
+
 @dataclass(frozen=True)
 class LandUseClass:
     """One row of a legend: raster ``index``, official ``code``, ``name`` and ``color`` (#rrggbb)."""
@@ -63,8 +69,7 @@ class LandUseClass:
     @property
     def rgb(self) -> tuple[int, int, int]:
         """Colour as an (R, G, B) tuple of 0..255 ints."""
-        h = self.color.lstrip("#")
-        return int(h[0:2], 16), int(h[2:4], 16), int(h[4:6], 16)
+        return hex_to_rgb(self.color)
 
 
 def _read_csv(name: str) -> list[dict[str, str]]:

@@ -19,11 +19,11 @@ from typing import Any
 import requests
 from tqdm import tqdm
 
-from lulc_core.artifacts import atomic_dir, atomic_path, atomic_write_json
 from lulc_core.classes import EUROSAT_CLASSES
 from lulc_core.config import eurosat_dir
 from lulc_core.data.eurosat import EuroSAT
 from lulc_core.errors import DownloadError, InvalidDataError
+from lulc_core.files import atomic_dir, atomic_path, atomic_write_json
 
 EUROSAT_URL = EuroSAT.url
 FETCHED_FILE = ".fetched.json"

@@ -1,4 +1,4 @@
-"""Areas of interest (AOIs) in WGS84, the built-in cities, and small CRS helpers."""
+"""Areas of interest (AOIs) in WGS84, the built-in cities, and an AOI's window of a raster."""
 
 from __future__ import annotations
 
@@ -95,3 +95,31 @@ def parse_bbox(text: str, name: str = "custom") -> AOI:
             f"invalid bbox {text!r}: write it as W,S,E,N in degrees, e.g. 2.25,48.80,2.42,48.90"
         ) from None
     return AOI(name, west, south, east, north)
+
+
+def aoi_window(src, aoi: AOI | None):
+    """The pixel window of ``src`` covering ``aoi`` (whole raster when None).
+
+    Raises:
+        AOIError: the AOI does not overlap the raster.
+    """
+    from rasterio.errors import WindowError
+    from rasterio.warp import transform_bounds
+    from rasterio.windows import Window, from_bounds
+
+    full = Window(0, 0, src.width, src.height)
+    if aoi is None:
+        return full
+    left, bottom, right, top = transform_bounds("EPSG:4326", src.crs, *aoi.bounds)
+    win = from_bounds(left, bottom, right, top, src.transform).round_offsets().round_lengths()
+    try:
+        win = win.intersection(full)
+    except WindowError:  # no overlap at all
+        win = None
+    if win is None or win.width <= 0 or win.height <= 0:
+        raise AOIError(
+            f"AOI {aoi.bounds} does not overlap the scene (scene bounds in WGS84: "
+            f"{tuple(round(v, 3) for v in transform_bounds(src.crs, 'EPSG:4326', *src.bounds))}): "
+            "pick an area inside it"
+        )
+    return win

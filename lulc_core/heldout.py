@@ -59,7 +59,7 @@ def predictions_csv(table: pd.DataFrame) -> str:
 
 def save_test_predictions(model_folder: Path, table: pd.DataFrame) -> Path:
     """Write ``<model_folder>/test_predictions.csv`` atomically (see :func:`predictions_csv`)."""
-    from lulc_core.artifacts import atomic_write_text
+    from lulc_core.files import atomic_write_text
 
     target = model_folder / TEST_PREDICTIONS_FILE
     atomic_write_text(target, predictions_csv(table))

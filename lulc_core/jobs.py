@@ -36,11 +36,11 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from lulc_core.artifacts import atomic_write_text
 from lulc_core.config import StrictModel, artifacts_dir, safe_name
 from lulc_core.errors import (
     DataNotFoundError, InvalidDataError, JobRunningError, LulcError, PermissionDeniedError,
 )
+from lulc_core.files import atomic_write_text
 
 TOKEN_ENV = "LULC_ADMIN_TOKEN"  # the server's secret (dashboard environment)
 USER_TOKEN_ENV = "LULC_TOKEN"  # a user's copy of it, for `lulc jobs cancel`

@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from lulc_core.artifacts import atomic_write_text
 from lulc_core.errors import DataNotFoundError, InvalidDataError
+from lulc_core.files import atomic_write_text
 
 if TYPE_CHECKING:
     import torch

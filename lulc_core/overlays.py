@@ -36,11 +36,10 @@ class Overlay:
 
 
 def _bounds_latlon(transform, width: int, height: int) -> tuple[tuple[float, float], tuple[float, float]]:
+    from rasterio.transform import array_bounds
     from rasterio.warp import transform_bounds
 
-    from lulc_core.data.sentinel2 import rasterio_bounds
-
-    w, s, e, n = transform_bounds(WEB_MERCATOR, "EPSG:4326", *rasterio_bounds(transform, width, height))
+    w, s, e, n = transform_bounds(WEB_MERCATOR, "EPSG:4326", *array_bounds(height, width, transform))
     return ((s, w), (n, e))
 
 
@@ -119,13 +118,12 @@ def picture_overlay(picture: np.ndarray, valid: np.ndarray, crs: str, transform,
             picture of at least this side, so cell edges stay straight after the warp.
     """
     from rasterio.enums import Resampling
+    from rasterio.transform import array_bounds
     from rasterio.warp import calculate_default_transform, reproject
-
-    from lulc_core.data.sentinel2 import rasterio_bounds
 
     h, w = valid.shape
     dst_transform, dst_w, dst_h = calculate_default_transform(
-        crs, WEB_MERCATOR, w, h, *rasterio_bounds(transform, w, h))
+        crs, WEB_MERCATOR, w, h, *array_bounds(h, w, transform))
     finer = -(-min_side // max(dst_h, dst_w))  # ceil; 1 for 10 m maps of a few km and more
     out_h, out_w = thumbnail_shape(dst_h * finer, dst_w * finer, max_side)
     dst_transform = dst_transform @ dst_transform.scale(dst_w / out_w, dst_h / out_h)

@@ -24,9 +24,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from lulc_core.artifacts import ModelCard, atomic_path
-from lulc_core.classes import EUROSAT_CLASSES, EUROSAT_COLORS, NODATA_INDEX
+from lulc_core.artifacts import ModelCard
+from lulc_core.classes import EUROSAT_CLASSES, EUROSAT_COLORS, NODATA_INDEX, hex_to_rgb
 from lulc_core.errors import AOIError, InvalidDataError
+from lulc_core.files import cog_writer
 from lulc_core.geo import AOI
 from lulc_core.harmonise import match_eurosat_statistics, to_eurosat_rgb, to_toa, toa_to_eurosat_rgb
 
@@ -90,7 +91,7 @@ class PatchMap:
         """uint8 (256, 3): class index -> colour, no data white."""
         pal = np.full((256, 3), 255, np.uint8)
         for i, color in enumerate(self.colors):
-            pal[i] = [int(color[k : k + 2], 16) for k in (1, 3, 5)]
+            pal[i] = hex_to_rgb(color)
         return pal
 
     def rgb(self) -> np.ndarray:
@@ -103,29 +104,21 @@ class PatchMap:
         Band 1: class index with a colour table (nodata 255); band 2: confidence in percent
         (255 = no data). Tags name the classes (``CLASS_<i>``), model, level and harmonisation.
         """
-        from rasterio.io import MemoryFile
-        from rasterio.shutil import copy as rio_copy
-
         rows, cols = self.shape
         confidence = np.where(np.isnan(self.confidence), NODATA_INDEX,
                               np.round(self.confidence * 100)).astype(np.uint8)
-        profile = dict(driver="GTiff", width=cols, height=rows, count=2, dtype="uint8",
-                       crs=self.crs, transform=self.transform, nodata=NODATA_INDEX)
         pal = self.palette()
-        with MemoryFile() as memory:
-            with memory.open(**profile) as dst:
-                dst.write_colormap(1, {i: (*map(int, pal[i]), 0 if i == NODATA_INDEX else 255)
-                                       for i in range(256)})
-                dst.write(self.classes, 1)
-                dst.write(confidence, 2)
-                dst.set_band_description(1, "eurosat_class")
-                dst.set_band_description(2, "confidence_pct")
-                dst.update_tags(MODEL=self.model, LEVEL=self.level,
-                                HARMONISATION=self.harmonisation, STRIDE_PX=str(self.stride),
-                                **{f"CLASS_{i}": n for i, n in enumerate(self.class_names)})
-            with memory.open() as src, atomic_path(path) as tmp:
-                rio_copy(src, str(tmp), driver="COG", compress="deflate",
-                                     overview_resampling="nearest")
+        with cog_writer(path, width=cols, height=rows, count=2, dtype="uint8", crs=self.crs,
+                        transform=self.transform, nodata=NODATA_INDEX, categorical=True) as dst:
+            dst.write_colormap(1, {i: (*map(int, pal[i]), 0 if i == NODATA_INDEX else 255)
+                                   for i in range(256)})
+            dst.write(self.classes, 1)
+            dst.write(confidence, 2)
+            dst.set_band_description(1, "eurosat_class")
+            dst.set_band_description(2, "confidence_pct")
+            dst.update_tags(MODEL=self.model, LEVEL=self.level,
+                            HARMONISATION=self.harmonisation, STRIDE_PX=str(self.stride),
+                            **{f"CLASS_{i}": n for i, n in enumerate(self.class_names)})
         return path
 
 
@@ -202,11 +195,10 @@ def patch_map_array(
         AOIError: the area is smaller than one patch.
         InvalidDataError: bad stride, level or harmonisation.
     """
-    from rasterio.transform import Affine
+    from rasterio.transform import Affine, array_bounds
     from rasterio.warp import transform_bounds
 
     from lulc_core.classify import _forward, eval_transform
-    from lulc_core.data.sentinel2 import rasterio_bounds
 
     t0 = time.perf_counter()
     module, card = model
@@ -250,7 +242,7 @@ def patch_map_array(
         classes[mapped] = probabilities[:, mapped].argmax(axis=0)
         confidence[mapped] = probabilities[:, mapped].max(axis=0)
     grid = transform @ Affine.scale(stride)
-    bounds = transform_bounds(crs, "EPSG:4326", *rasterio_bounds(grid, cols, rows))
+    bounds = transform_bounds(crs, "EPSG:4326", *array_bounds(rows, cols, grid))
     names, colors = _classifier_names(card)
     return PatchMap(classes, probabilities, confidence, names, colors, str(crs), grid,
                     tuple(bounds), stride, card.name, level, harmonisation,

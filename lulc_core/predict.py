@@ -9,9 +9,9 @@ about the same however large the scene. Pixels without data in any band are writ
 
 from __future__ import annotations
 
-import os
 import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -20,10 +20,11 @@ import numpy as np
 import pandas as pd
 import torch
 
-from lulc_core.artifacts import ModelCard, atomic_write_text, remove_stale_temps
-from lulc_core.classes import NODATA_INDEX
+from lulc_core.artifacts import ModelCard
+from lulc_core.classes import NODATA_INDEX, hex_to_rgb
 from lulc_core.errors import AOIError, ModelMismatchError
-from lulc_core.geo import AOI
+from lulc_core.files import atomic_write_text, cog_writer
+from lulc_core.geo import AOI, aoi_window
 
 PIXEL_KM2 = 1e-4  # one 10 m pixel
 MAX_SINGLE_WINDOW = 1536  # px; larger areas are split into blended windows (memory stays ~2 GB)
@@ -66,8 +67,11 @@ class AreaPrediction:
             return path.read_bytes()
 
 
-def _raised_cosine(size: int) -> np.ndarray:
-    """float32 (size,) blending weight: ~0 at the window edges, 1 in the middle, never 0."""
+def raised_cosine(size: int) -> np.ndarray:
+    """float32 (size,) blending weight: ~0 at the window edges, 1 in the middle, never 0.
+
+    The outer product of two is the 2-D weight of overlapping windows (here the network's
+    tiles; in :mod:`lulc_core.data.demo` the texture patches)."""
     return (np.sin(np.linspace(0, np.pi, size + 2)[1:-1]) ** 2 + 1e-3).astype(np.float32)
 
 
@@ -124,7 +128,7 @@ def predict_array(
     # accumulated; the scene-wide (K, H, W) softmax and its passes are what made blending cost
     # as much as the network.
     only_y, only_x = _single_cover(ys, th, H), _single_cover(xs, tw, W)
-    weight = torch.from_numpy(np.outer(_raised_cosine(th), _raised_cosine(tw)))
+    weight = torch.from_numpy(np.outer(raised_cosine(th), raised_cosine(tw)))
     probs = torch.zeros((card.num_classes, H, W)) if len(windows) > 1 else None
     wsum = torch.zeros((H, W)) if len(windows) > 1 else None
     with torch.inference_mode():
@@ -252,8 +256,7 @@ def area_table(card: ModelCard, prediction: np.ndarray | None, truth: np.ndarray
 def _colormap(card: ModelCard) -> dict[int, tuple[int, int, int, int]]:
     cmap = {i: (0, 0, 0, 0) for i in range(256)}
     for c in card.classes:
-        h = (c.color or "#000000").lstrip("#")
-        cmap[c.index] = (int(h[0:2], 16), int(h[2:4], 16), int(h[4:6], 16), 255)
+        cmap[c.index] = (*hex_to_rgb(c.color or "#000000"), 255)
     return cmap
 
 
@@ -328,24 +331,20 @@ def scene_blocks(height: int, width: int, size: int) -> list[tuple[int, int, int
 
 
 class PredictionWriter:
-    """Streams predicted blocks into a tiled GTiff, counts classes, and turns it into a COG
-    (written to a temporary name and renamed on success, so no half-written file appears)."""
+    """Streams predicted blocks into a COG (:func:`lulc_core.files.cog_writer`: it appears
+    only once complete) and counts the classes."""
 
     def __init__(self, out_path: Path, card: ModelCard, crs, transform, width: int, height: int,
                  confidence: bool) -> None:
         self.out_path, self.card, self.confidence = out_path, card, confidence
-        self.profile = dict(driver="GTiff", width=width, height=height, count=2 if confidence else 1,
-                            dtype="uint8", crs=crs, transform=transform, nodata=NODATA_INDEX,
-                            tiled=True, blockxsize=512, blockysize=512, BIGTIFF="IF_SAFER")
+        self.raster = dict(width=width, height=height, count=2 if confidence else 1,
+                           dtype="uint8", crs=crs, transform=transform, nodata=NODATA_INDEX)
         self.counts = np.zeros(card.num_classes, np.int64)
 
     def __enter__(self) -> "PredictionWriter":
-        import rasterio
-
-        self.out_path.parent.mkdir(parents=True, exist_ok=True)
-        remove_stale_temps(self.out_path.parent)  # what runs killed before this one left there
-        self.tmp = self.out_path.with_name(f".{self.out_path.stem}.{os.getpid()}.gtiff.tmp")
-        self.dst = rasterio.open(self.tmp, "w", **self.profile)
+        self.stack = ExitStack()
+        self.dst = self.stack.enter_context(
+            cog_writer(self.out_path, categorical=True, **self.raster))
         # the palette must be set before any pixel is written (TIFF photometric tag)
         self.dst.write_colormap(1, _colormap(self.card))
         self.dst.set_band_description(1, "urban_atlas_index")
@@ -368,18 +367,7 @@ class PredictionWriter:
         self.counts += class_counts(self.card, classes)
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        from rasterio.shutil import copy as rio_copy
-
-        cog = self.out_path.with_name(f".{self.out_path.stem}.{os.getpid()}.cog.tmp")
-        try:
-            self.dst.close()
-            if exc_type is None:
-                rio_copy(str(self.tmp), str(cog), driver="COG", compress="deflate",
-                         overview_resampling="nearest", num_threads="ALL_CPUS")
-                os.replace(cog, self.out_path)
-        finally:
-            self.tmp.unlink(missing_ok=True)
-            cog.unlink(missing_ok=True)
+        self.stack.__exit__(exc_type, exc, tb)
 
 
 def _scene_window(card: ModelCard, scene_folder: Path, aoi: AOI | None, max_km2: float | None):
@@ -387,7 +375,6 @@ def _scene_window(card: ModelCard, scene_folder: Path, aoi: AOI | None, max_km2:
     import rasterio
 
     from lulc_core.data.scene import BAND_FILES, read_manifest, require_surface_reflectance
-    from lulc_core.data.sentinel2 import aoi_window
 
     _check_model(card, require_surface_reflectance(read_manifest(scene_folder)).bands)
     with rasterio.open(scene_folder / BAND_FILES[card.bands[0]]) as src:
@@ -528,7 +515,7 @@ def _write_vector(path: Path, classes: np.ndarray, crs, transform, card: ModelCa
     from rasterio.features import shapes
     from shapely.geometry import shape
 
-    from lulc_core.artifacts import atomic_path
+    from lulc_core.files import atomic_path
 
     names = {c.index: (c.name, c.code) for c in card.classes}
     geoms, idx = [], []
@@ -568,12 +555,11 @@ def predict_area(model, scene_folder: Path, aoi: AOI, max_km2: float = 400.0) ->
     side = max(_ceil32(n) for n in scene.image.shape[1:])
     classes, conf = predict_array(module, card, scene.image, tile=min(side, MAX_SINGLE_WINDOW))
     rgb = true_colour(scene.image[:3])
+    from rasterio.transform import array_bounds
     from rasterio.warp import transform_bounds
 
-    from lulc_core.data.sentinel2 import rasterio_bounds
-
     h, w = classes.shape
-    bounds = transform_bounds(scene.crs, "EPSG:4326", *rasterio_bounds(scene.transform, w, h))
+    bounds = transform_bounds(scene.crs, "EPSG:4326", *array_bounds(h, w, scene.transform))
     return AreaPrediction(rgb, scene.labels, classes, conf, scene.crs, scene.transform,
                           tuple(bounds), area_table(card, classes, scene.labels),
                           time.perf_counter() - t0)

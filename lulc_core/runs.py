@@ -15,9 +15,10 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from lulc_core.artifacts import atomic_write_json, model_dir
+from lulc_core.artifacts import model_dir
 from lulc_core.config import artifacts_dir, safe_name
 from lulc_core.errors import DataNotFoundError, InvalidDataError
+from lulc_core.files import atomic_write_json
 
 CONFIG_FILE = "config.json"
 # Where a run continues does not change what it computes.

@@ -300,7 +300,7 @@ def evaluate_segmenter(model_name: str, city: str | None = None, device: str = "
 
 def cross_city(models: list[str], cities: list[str]) -> dict:
     """mIoU and pixel accuracy of every model on every city's test split; saved as JSON."""
-    from lulc_core.artifacts import atomic_write_json
+    from lulc_core.files import atomic_write_json
 
     table = {}
     for m in models:

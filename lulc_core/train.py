@@ -31,9 +31,9 @@ import torch
 from pydantic import Field
 from torch import nn
 
-from lulc_core.artifacts import atomic_write_bytes, atomic_write_json
 from lulc_core.config import StrictModel
 from lulc_core.errors import InvalidDataError, ModelMismatchError
+from lulc_core.files import atomic_write_bytes, atomic_write_json
 
 Batch = dict[str, torch.Tensor]
 

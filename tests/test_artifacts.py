@@ -16,9 +16,10 @@ from lulc_cli import run_lulc
 from rasterio.transform import from_origin
 
 from lulc_core.artifacts import (
-    CARD_FILE, WEIGHTS_FILE, ClassInfo, ModelCard, atomic_dir, atomic_path, atomic_write_text,
-    list_models, load_card, load_weights, model_entries, remove_stale_temps, save_model,
+    CARD_FILE, WEIGHTS_FILE, ClassInfo, ModelCard, list_models, load_card, load_weights,
+    model_entries, save_model,
 )
+from lulc_core.files import atomic_dir, atomic_path, atomic_write_text, remove_stale_temps
 from lulc_core.config import REPO_ROOT
 from lulc_core.errors import InvalidDataError, ModelMismatchError
 from lulc_core.predict import PredictionWriter
@@ -125,7 +126,7 @@ def pids() -> Iterator[tuple[int, int]]:
 def _leftovers(folder: Path, pid: int) -> list[Path]:
     """One of each temporary name our writers use, as left by ``pid``."""
     folder.mkdir(parents=True, exist_ok=True)
-    paths = [folder / f".pred.{pid}.gtiff.tmp",  # lulc_core.predict.PredictionWriter
+    paths = [folder / f".pred.{pid}.gtiff.tmp",  # lulc_core.files.cog_writer
              folder / f".card.json.{pid}.k2x9_abc.tmp",  # atomic_write_bytes
              folder / f".labels.{pid}.tmp.tif"]  # atomic_path
     for path in paths:
@@ -175,7 +176,7 @@ def test_every_writer_cleans_its_folder(tmp_path: Path, pids: tuple[int, int], w
 def test_a_writer_killed_with_sigkill_leaves_nothing_after_the_next_write(tmp_path: Path) -> None:
     killed = subprocess.run(
         [sys.executable, "-c", "import os, sys\nfrom pathlib import Path\n"
-         "from lulc_core.artifacts import atomic_path\n"
+         "from lulc_core.files import atomic_path\n"
          "with atomic_path(Path(sys.argv[1])) as tmp:\n"
          "    tmp.write_bytes(b'half')\n    os.kill(os.getpid(), 9)\n", str(tmp_path / "x.tif")],
         env=os.environ | {"PYTHONPATH": str(REPO_ROOT)},

@@ -11,7 +11,7 @@ from lulc_core.data.demo import build_demo_scene
 from lulc_core.data.sentinel2 import load_scene
 from lulc_core.geo import AOI
 from lulc_core.models import fuse_for_inference, load_model
-from lulc_core.predict import _raised_cosine, _window_starts, normalise, predict_array
+from lulc_core.predict import _window_starts, normalise, predict_array, raised_cosine
 
 # A part of the Paris demo scene (Paris style, EuroSAT textures when the shared data is there),
 # about 570 x 560 px: four 512 px windows with the default overlap.
@@ -51,7 +51,7 @@ def _full_blend(module: torch.nn.Module, card, reflectance: np.ndarray, tile: in
     """The blend as it was: every window's weighted softmax accumulated over the whole area."""
     x, _ = normalise(card, reflectance)
     _, h, w = x.shape
-    weight = np.outer(_raised_cosine(tile), _raised_cosine(tile))
+    weight = np.outer(raised_cosine(tile), raised_cosine(tile))
     probs, wsum = np.zeros((card.num_classes, h, w)), np.zeros((h, w))
     with torch.inference_mode():
         for y in _window_starts(h, tile, overlap):

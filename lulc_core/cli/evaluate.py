@@ -105,7 +105,7 @@ def evaluate_command(
 
 def _save_evaluation(result: EvaluationResult, out: Path) -> None:
     """Write confusion.csv, per_class.csv and metrics.json together (all or nothing)."""
-    from lulc_core.artifacts import atomic_dir
+    from lulc_core.files import atomic_dir
     from lulc_core.metrics import save_confusion_csv, save_per_class_csv
 
     with atomic_dir(out) as tmp:

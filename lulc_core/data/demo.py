@@ -296,15 +296,11 @@ def _procedural_pool(rng: np.random.Generator) -> dict[str, np.ndarray]:
     }
 
 
-def _feather_window(size: int = 64) -> np.ndarray:
-    """2-D raised-cosine weights (size, size, 1), never exactly zero, for blending patches."""
-    w = np.sin(np.linspace(0, np.pi, size + 2)[1:-1]) ** 2
-    return (np.outer(w, w) + 1e-3)[:, :, None].astype(np.float32)
-
-
 def _quilt(pool: np.ndarray, rows: int, cols: int, rng: np.random.Generator) -> np.ndarray:
     """A seamless float32 (rows, cols, 3) texture from random patches with feathered overlaps."""
-    win = _feather_window()
+    from lulc_core.predict import raised_cosine  # the blending weight of predicted tiles
+
+    win = np.outer(raised_cosine(64), raised_cosine(64))[:, :, None]
     ny, nx = rows // QUILT_STRIDE + 2, cols // QUILT_STRIDE + 2
     acc = np.zeros((ny * QUILT_STRIDE + 64 + QUILT_STRIDE, nx * QUILT_STRIDE + 64 + QUILT_STRIDE, 3), np.float32)
     wsum = np.zeros(acc.shape[:2] + (1,), np.float32)
@@ -373,24 +369,6 @@ def make_scl(
 # --------------------------------------------------------------------------- writing
 
 
-def _write_cog(path: Path, data: np.ndarray, crs: str, transform, nodata: int | None,
-               description: str, scale: float | None = None, offset: float | None = None) -> None:
-    import rasterio
-
-    with rasterio.open(
-        path, "w", driver="COG", width=data.shape[1], height=data.shape[0], count=1,
-        dtype=data.dtype.name, crs=crs, transform=transform, nodata=nodata, compress="deflate",
-        predictor=2, blocksize=512, BIGTIFF="IF_SAFER",
-        # categorical rasters must not be averaged in their overviews
-        overview_resampling="nearest" if data.dtype == np.uint8 else "average",
-    ) as dst:
-        dst.write(data, 1)
-        dst.set_band_description(1, description)
-        if scale is not None:
-            dst.scales, dst.offsets = (scale,), (offset,)
-        dst.update_tags(SYNTHETIC="yes", NOTE=SYNTHETIC_NOTE)
-
-
 def _write_labels_vector(path: Path, labels_coarse: np.ndarray, crs: str, transform) -> int:
     """Polygonise the 20 m labels into an Urban-Atlas-schema GeoPackage in EPSG:3035."""
     import geopandas as gpd
@@ -428,7 +406,7 @@ def build_demo_scene(aoi: AOI, out: Path, seed: int = 0, source_dir: Path | None
     import rasterio
     from rasterio.transform import from_origin
 
-    from lulc_core.artifacts import atomic_dir
+    from lulc_core.files import atomic_dir, write_cog
 
     t0 = time.perf_counter()
     rng = np.random.default_rng([seed, sum(map(ord, aoi.name))])
@@ -461,11 +439,15 @@ def build_demo_scene(aoi: AOI, out: Path, seed: int = 0, source_dir: Path | None
         index_lut[code] = idx
     labels_index = index_lut[land10]
 
+    synthetic = {"SYNTHETIC": "yes", "NOTE": SYNTHETIC_NOTE}
     with atomic_dir(out) as tmp:
         for band, channel in (("B04", 0), ("B03", 1), ("B02", 2)):
-            _write_cog(tmp / f"{band}.tif", dn[:, :, channel], crs, tr10, 0, band, 1e-4, -0.1)
-        _write_cog(tmp / "SCL.tif", scl20, crs, tr20, 0, "SCL")
-        _write_cog(tmp / LABELS_RASTER, labels_index, crs, tr10, None, "urban_atlas_index")
+            write_cog(tmp / f"{band}.tif", dn[:, :, channel], crs, tr10, nodata=0,
+                      description=band, categorical=False, scale=1e-4, offset=-0.1, tags=synthetic)
+        write_cog(tmp / "SCL.tif", scl20, crs, tr20, nodata=0, description="SCL",
+                  categorical=True, tags=synthetic)
+        write_cog(tmp / LABELS_RASTER, labels_index, crs, tr10, description="urban_atlas_index",
+                  categorical=True, tags=synthetic)
         n_polygons = _write_labels_vector(tmp / LABELS_VECTOR, land20, crs, tr20)
         with rasterio.open(tmp / "B02.tif") as check:  # the layout readers rely on
             assert check.crs.to_string() == crs and check.shape == (height, width)

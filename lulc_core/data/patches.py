@@ -157,7 +157,7 @@ def build_patches(
         InvalidDataError: an option out of range (checked before the scene is read), an L1C
             scene, no SCL with ``cloud_filter``, or every patch dropped.
     """
-    from lulc_core.artifacts import atomic_dir
+    from lulc_core.files import atomic_dir
     from lulc_core.data.sentinel2 import load_scene
 
     _check_options(size, max_cloud, split, test_fraction)

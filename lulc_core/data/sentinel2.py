@@ -33,8 +33,8 @@ from lulc_core.data.scene import (
     SceneManifest,
     read_manifest,
 )
-from lulc_core.errors import AOIError, DataNotFoundError, InvalidDataError
-from lulc_core.geo import AOI
+from lulc_core.errors import DataNotFoundError, InvalidDataError
+from lulc_core.geo import AOI, aoi_window
 
 OPTICAL_BANDS: tuple[str, ...] = ("B02", "B03", "B04", "B08")  # 10 m bands a scene may hold
 
@@ -62,34 +62,6 @@ class Scene:
     crs: str
     transform: object
     manifest: SceneManifest
-
-
-def aoi_window(src, aoi: AOI | None):
-    """The pixel window of ``src`` covering ``aoi`` (whole raster when None).
-
-    Raises:
-        AOIError: the AOI does not overlap the raster.
-    """
-    from rasterio.errors import WindowError
-    from rasterio.warp import transform_bounds
-    from rasterio.windows import Window, from_bounds
-
-    full = Window(0, 0, src.width, src.height)
-    if aoi is None:
-        return full
-    left, bottom, right, top = transform_bounds("EPSG:4326", src.crs, *aoi.bounds)
-    win = from_bounds(left, bottom, right, top, src.transform).round_offsets().round_lengths()
-    try:
-        win = win.intersection(full)
-    except WindowError:  # no overlap at all
-        win = None
-    if win is None or win.width <= 0 or win.height <= 0:
-        raise AOIError(
-            f"AOI {aoi.bounds} does not overlap the scene (scene bounds in WGS84: "
-            f"{tuple(round(v, 3) for v in transform_bounds(src.crs, 'EPSG:4326', *src.bounds))}): "
-            "pick an area inside it"
-        )
-    return win
 
 
 def open_raster(path: Path | str):
@@ -203,22 +175,6 @@ def load_scene(folder: Path, aoi: AOI | None = None, bands: tuple[str, ...] = RG
 # --------------------------------------------------------------------------- writing scenes
 
 
-def _write_band(path: Path, data: np.ndarray, crs, transform, nodata: int, name: str,
-                scale: float | None, offset: float | None) -> None:
-    import rasterio
-
-    with rasterio.open(
-        path, "w", driver="COG", width=data.shape[1], height=data.shape[0], count=1,
-        dtype=data.dtype.name, crs=crs, transform=transform, nodata=nodata, compress="deflate",
-        predictor=2, blocksize=512, BIGTIFF="IF_SAFER",
-        overview_resampling="nearest" if name == "SCL" else "average",
-    ) as dst:
-        dst.write(data, 1)
-        dst.set_band_description(1, name)
-        if scale is not None:
-            dst.scales, dst.offsets = (scale,), (offset or 0.0,)
-
-
 def write_scene(
     sources: dict[str, str | Path],
     out: Path,
@@ -239,9 +195,10 @@ def write_scene(
         InvalidDataError: the bands are not on one grid, or SCL is in another CRS.
         AOIError: the AOI misses the rasters.
     """
+    from rasterio.transform import array_bounds
     from rasterio.warp import transform_bounds
 
-    from lulc_core.artifacts import atomic_dir
+    from lulc_core.files import atomic_dir, write_cog
 
     if manifest.reflectance is None:
         raise TypeError("write_scene needs manifest.reflectance (see lulc_core.data.reflectance)")
@@ -272,8 +229,8 @@ def write_scene(
         for band in optical:
             with open_raster(sources[band]) as src:
                 dn = src.read(1, window=window)
-            _write_band(tmp / BAND_FILES[band], dn.astype(np.uint16), crs, transform, 0, band,
-                        refl.scale, refl.offset)
+            write_cog(tmp / BAND_FILES[band], dn.astype(np.uint16), crs, transform, nodata=0,
+                      description=band, categorical=False, scale=refl.scale, offset=refl.offset)
         if "SCL" in sources:
             with open_raster(sources["SCL"]) as scl_src:
                 if scl_src.crs != crs:
@@ -283,9 +240,9 @@ def write_scene(
                 scl_window = aoi_window(scl_src, aoi)
                 scl = scl_src.read(1, window=scl_window)
                 scl_transform = scl_src.window_transform(scl_window)
-            _write_band(tmp / BAND_FILES["SCL"], scl.astype(np.uint8), crs, scl_transform, 0,
-                        "SCL", None, None)
-        bounds = transform_bounds(crs, "EPSG:4326", *rasterio_bounds(transform, width, height))
+            write_cog(tmp / BAND_FILES["SCL"], scl.astype(np.uint8), crs, scl_transform, nodata=0,
+                      description="SCL", categorical=True)
+        bounds = transform_bounds(crs, "EPSG:4326", *array_bounds(height, width, transform))
         manifest = manifest.model_copy(update={
             "bands": optical, "crs": crs.to_string(), "bounds_wgs84": tuple(bounds),
             "cloud_mask": "SCL" in sources,
@@ -293,12 +250,6 @@ def write_scene(
         })
         (tmp / MANIFEST).write_text(manifest.model_dump_json(indent=2) + "\n")
     return out
-
-
-def rasterio_bounds(transform, width: int, height: int) -> tuple[float, float, float, float]:
-    """(left, bottom, right, top) of a north-up grid."""
-    return (transform.c, transform.f + transform.e * height, transform.c + transform.a * width,
-            transform.f)
 
 
 def product_manifest(out: Path, product: ProductInfo, source: str, items: list[dict],

@@ -241,7 +241,7 @@ def import_urban_atlas(path: Path, scene: Path) -> UrbanAtlasImport:
     import rasterio
     from rasterio.warp import transform_bounds
 
-    from lulc_core.artifacts import atomic_path
+    from lulc_core.files import atomic_path, write_cog
 
     band = scene / BAND_FILES["B02"]
     if not band.is_file():
@@ -254,11 +254,6 @@ def import_urban_atlas(path: Path, scene: Path) -> UrbanAtlasImport:
     with atomic_path(scene / LABELS_VECTOR) as tmp:
         layer.polygons.rename(columns={"code": "code_2018"}).to_file(
             tmp, driver="GPKG", layer="urban_atlas")
-    with atomic_path(scene / LABELS_RASTER) as tmp, rasterio.open(
-        tmp, "w", driver="COG", width=shape[1], height=shape[0], count=1, dtype="uint8",
-        crs=crs, transform=transform, compress="deflate", blocksize=512,
-        overview_resampling="nearest",
-    ) as dst:
-        dst.write(labels, 1)
-        dst.set_band_description(1, "urban_atlas_index")
+    write_cog(scene / LABELS_RASTER, labels, crs, transform,
+              description="urban_atlas_index", categorical=True)
     return UrbanAtlasImport(layer, float((labels > 0).mean()))
