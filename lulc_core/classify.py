@@ -30,6 +30,7 @@ from lulc_core.config import eurosat_dir
 from lulc_core.data.eurosat import IMAGE_SUFFIXES
 from lulc_core.data.scene import RGB_BANDS
 from lulc_core.errors import DataNotFoundError, InvalidDataError, ModelMismatchError
+from lulc_core.inference import forward
 from lulc_core.metrics import ConfusionAccumulator, MetricsReport
 
 # EuroSAT-MS GeoTIFFs hold 13 bands B01..B12 with B8A after B08: B04, B03, B02 are 3, 2, 1.
@@ -260,14 +261,6 @@ def load_classifier(model: Model) -> tuple[torch.nn.Module, ModelCard]:
     return module.eval(), card
 
 
-def _forward(module: torch.nn.Module, batch: torch.Tensor, bf16: bool) -> torch.Tensor:
-    """Class probabilities (N, K) in float32 for a normalised batch (N, 3, S, S); ``bf16``
-    runs the network under bf16 autocast (faster where the CPU has native bf16)."""
-    with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-        logits = module(batch.contiguous(memory_format=torch.channels_last))
-    return torch.softmax(logits.float(), dim=1)
-
-
 @dataclass(frozen=True)
 class ImagePrediction:
     """Top classes of one image, best first, and any note (e.g. it was resized)."""
@@ -295,7 +288,7 @@ def predict_images(
     for start in range(0, len(inputs), batch_size):
         chunk = inputs[start : start + batch_size]
         images = [read_rgb(x) for x in chunk]
-        probs = _forward(module, torch.stack([transform(img) for img in images]), bf16)
+        probs = forward(module, torch.stack([transform(img) for img in images]), bf16=bf16).softmax(1)
         values, indexes = probs.topk(top_k, dim=1)
         for source, img, vals, idxs in zip(chunk, images, values, indexes, strict=True):
             h, w = img.shape[:2]
@@ -546,7 +539,7 @@ def evaluate_folder(
     for images, labels, errors in tqdm(loader, desc="evaluate", unit="batch", disable=not progress):
         if bad := next((e for e in errors if e), None):
             raise InvalidDataError(bad)
-        probs = _forward(module, torch.stack(images), bf16)
+        probs = forward(module, torch.stack(images), bf16=bf16).softmax(1)
         confusion.update(probs.argmax(dim=1), labels)
         probabilities.append(probs)
         truth.append(labels)

@@ -34,46 +34,9 @@ from torch import nn
 from lulc_core.artifacts import atomic_write_bytes, atomic_write_json
 from lulc_core.config import StrictModel
 from lulc_core.errors import InvalidDataError, ModelMismatchError
+from lulc_core.inference import autocast, bf16_supported, forward, pick_device
 
 Batch = dict[str, torch.Tensor]
-
-
-# --------------------------------------------------------------------------- device helpers
-
-
-def pick_device(name: str = "auto") -> torch.device:
-    """``auto`` -> cuda when available, else cpu; ``cpu``, ``cuda`` or ``cuda:N`` as given.
-
-    Raises:
-        InvalidDataError: an unknown device, or CUDA asked for where there is none.
-    """
-    if name == "auto":
-        name = "cuda" if torch.cuda.is_available() else "cpu"
-    try:
-        device = torch.device(name)
-    except RuntimeError:
-        raise InvalidDataError(f"unknown device {name!r}: use auto, cpu or cuda") from None
-    if device.type not in ("cpu", "cuda"):
-        raise InvalidDataError(f"unsupported device {name!r}: use auto, cpu or cuda")
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise InvalidDataError("CUDA is not available on this machine: use --device cpu or auto")
-    return device
-
-
-def bf16_supported(device: torch.device) -> bool:
-    """Whether bf16 autocast pays off here (CUDA with bf16, or a CPU with AVX512-BF16/AMX)."""
-    if device.type == "cuda":
-        return torch.cuda.is_bf16_supported()
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
-    return "avx512_bf16" in flags or "amx_bf16" in flags
-
-
-def autocast(device: torch.device, enabled: bool):
-    """bf16 autocast context for the device (a no-op when disabled)."""
-    return torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=enabled)
 
 
 # --------------------------------------------------------------------------- progress
@@ -600,15 +563,12 @@ def train_classifier(config: ClassifierTrainConfig, data_root: Path, progress: b
                           aug_gen, config.photometric, haze)
         return x, batch["label"]
 
+    def normalised(x_u8: torch.Tensor) -> torch.Tensor:
+        return (resize_batch(x_u8.float() / 255.0, config.input_size) - mean_v) / std_v
+
     def predict(model: nn.Module, x_u8: torch.Tensor) -> torch.Tensor:
-        out = []
-        with torch.inference_mode():
-            for i in range(0, len(x_u8), config.eval_batch_size):
-                x = resize_batch(x_u8[i : i + config.eval_batch_size].float() / 255.0, config.input_size)
-                x = ((x - mean_v) / std_v).contiguous(memory_format=torch.channels_last)
-                with autocast(device, bf16):
-                    out.append(model(x).float())
-        return torch.cat(out)
+        return forward(model, x_u8, bf16=bf16, batch_size=config.eval_batch_size,
+                       prepare=normalised, on_device=True)
 
     def evaluate(model: nn.Module) -> dict[str, float]:
         logits = predict(model, val_x)
