@@ -9,7 +9,8 @@ EuroSAT, which together keep the held-out loss falling with the training loss.
 
 Validation is carved from the store's training patches (whole spatial blocks for a spatial
 store, :func:`lulc_core.data.patches.carve_validation`); the store's test patches are scored
-once, after training, with the weights of the best validation epoch.
+once, after training, with the weights of the best validation epoch. Training runs the
+engine's :func:`lulc_core.engine.fit`, as the classifier recipe (:mod:`lulc_core.train`) does.
 """
 
 from __future__ import annotations
@@ -25,14 +26,12 @@ from pydantic import Field
 from torch import nn
 
 from lulc_core.artifacts import CROSS_CITY_FILE
+from lulc_core.augment import PhotometricConfig, haze_weights, photometric
 from lulc_core.config import StrictModel, artifacts_dir, patches_dir
-from lulc_core.render import true_colour
+from lulc_core.engine import PROTOCOL, Batch, fit, init_provenance, shuffled_batches
 from lulc_core.errors import InvalidDataError, ModelMismatchError
 from lulc_core.inference import bf16_supported, forward, pick_device
-from lulc_core.train import (
-    PROTOCOL, Batch, PhotometricConfig, fit, haze_weights, init_provenance, photometric,
-)
-
+from lulc_core.render import true_colour
 
 
 class SegmenterTrainConfig(StrictModel):
@@ -138,6 +137,7 @@ def train_segmenter(config: SegmenterTrainConfig, progress: bool = True, resume:
     from lulc_core.classes import urban_atlas_legend
     from lulc_core.config import safe_name
     from lulc_core.data.patches import PatchDataset
+    from lulc_core.metrics import confusion_csv
     from lulc_core.models import build_segmenter, load_model
     from lulc_core.runs import open_run
 
@@ -188,12 +188,6 @@ def train_segmenter(config: SegmenterTrainConfig, progress: bool = True, resume:
     haze = haze_weights(list(ds.stats["bands"])).to(device) if config.photometric else None
     colour_gen = torch.Generator(device=device).manual_seed(config.seed)
 
-    def batches(epoch: int):
-        order = torch.randperm(len(train_x), generator=torch.Generator().manual_seed(config.seed * 1000 + epoch))
-        for i in range(0, len(order), config.batch_size):
-            idx = order[i : i + config.batch_size]
-            yield {"image": train_x[idx], "mask": train_y[idx]}
-
     def prepare(batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
         pairs = [augment(tv_tensors.Image(img), tv_tensors.Mask(m))
                  for img, m in zip(batch["image"], batch["mask"])]
@@ -206,6 +200,10 @@ def train_segmenter(config: SegmenterTrainConfig, progress: bool = True, resume:
     def evaluate(m: nn.Module) -> dict[str, float]:
         loss, report = score(m, val_x, val_y, num_classes, bf16, eval_loss)
         return {"loss": loss, "miou": report.miou, "accuracy": report.accuracy}
+
+    def batches(epoch: int):
+        return shuffled_batches({"image": train_x, "mask": train_y}, config.batch_size,
+                                config.seed * 1000 + epoch)
 
     result = fit(model, batches, evaluate, epochs=config.epochs, optimizer=optimizer,
                  scheduler=scheduler, loss_fn=loss_fn, prepare=prepare, run_dir=run_dir,
@@ -242,16 +240,11 @@ def train_segmenter(config: SegmenterTrainConfig, progress: bool = True, resume:
         training_seconds=round(result.seconds, 1),
         device=f"{device.type}: {torch.cuda.get_device_name(device) if device.type == 'cuda' else platform.processor() or 'cpu'}",
     )
-    names = [c.name for c in legend]
-    import pandas as pd
-
-    confusion = io.StringIO()
-    pd.DataFrame(report.confusion, index=names, columns=names).to_csv(confusion, index_label="truth\\prediction")
     buf = io.BytesIO()
     np.savez_compressed(buf, **gallery)
     return save_model(model_dir(name), result.best_state, card, extra_files={
         "history.csv": (run_dir / "history.csv").read_text(),
-        "confusion.csv": confusion.getvalue(),
+        "confusion.csv": confusion_csv(report.confusion, [c.name for c in legend]),
         "per_class.csv": report.per_class.to_csv(float_format="%.6f"),
         "gallery.npz": buf.getvalue(),
     })
