@@ -37,7 +37,7 @@ import torch
 from lulc_core.data.scene import scene_dir
 from lulc_core.models import load_model
 from lulc_core.predict import PIXEL_KM2, predict_scene
-from lulc_core.train import autocast, bf16_supported
+from lulc_core.inference import autocast, bf16_supported
 
 
 def torchgeo_loop(module, card, folder: Path) -> None:

@@ -32,9 +32,9 @@ from lulc_core.config import eurosat_dir
 from lulc_core.data.eurosat import load_uint8, read_image, scan_eurosat
 from lulc_core.errors import LulcError
 from lulc_core.models import build_classifier
-from lulc_core.train import (
-    ClassifierTrainConfig, augment_batch, bf16_supported, sgd_optimizer, train_step, warmup_cosine,
-)
+from lulc_core.engine import train_step
+from lulc_core.inference import bf16_supported
+from lulc_core.train import ClassifierTrainConfig, augment_batch, sgd_optimizer, warmup_cosine
 
 SIZE = 64
 

@@ -147,7 +147,7 @@ class JobStatus(StrictModel):
 
 
 class JobProgress(BaseModel):
-    """The trainer's last progress report (see :class:`lulc_core.train.Progress`)."""
+    """The trainer's last progress report (see :class:`lulc_core.engine.Progress`)."""
 
     model_config = ConfigDict(extra="ignore")
     epochs: int = 1

@@ -185,13 +185,18 @@ def report_from_confusion(confusion: np.ndarray, class_names: Sequence[str]) -> 
     return MetricsReport(tuple(table.index), cm, table, accuracy, macro_f1, miou)
 
 
-def save_confusion_csv(path: Path, confusion: np.ndarray, class_names: Sequence[str]) -> None:
-    """Write the matrix atomically as CSV: one row per true class, one column per predicted
-    class, both labelled with the class names (first header cell ``truth\\prediction``)."""
+def confusion_csv(confusion: np.ndarray, class_names: Sequence[str]) -> str:
+    """The matrix as CSV text: one row per true class, one column per predicted class, both
+    labelled with the class names (first header cell ``truth\\prediction``)."""
     frame = pd.DataFrame(
         np.asarray(confusion, dtype=np.int64), index=list(class_names), columns=list(class_names)
     )
-    atomic_write_text(path, frame.to_csv(index_label="truth\\prediction"))
+    return frame.to_csv(index_label="truth\\prediction")
+
+
+def save_confusion_csv(path: Path, confusion: np.ndarray, class_names: Sequence[str]) -> None:
+    """Write :func:`confusion_csv` atomically."""
+    atomic_write_text(path, confusion_csv(confusion, class_names))
 
 
 def load_confusion_csv(path: Path) -> tuple[np.ndarray, list[str]]:

@@ -353,7 +353,7 @@ def load_model(name_or_folder: str | Path, fused: bool = False) -> tuple[nn.Modu
         ) from None
     if not fused:
         return model.eval(), card
-    from lulc_core.train import bf16_supported
+    from lulc_core.inference import bf16_supported
 
     return fuse_for_inference(model, bf16_supported(torch.device("cpu"))), card
 

@@ -188,7 +188,7 @@ def patch_map_array(
         stride: cell side in px (64, 32 or 16).
         harmonisation: see :data:`HARMONISATIONS`.
         batch_size: windows per forward pass.
-        bf16: bf16 autocast on the CPU (about 2x faster where the CPU has native bf16; may
+        bf16: bf16 autocast on the model's device (on a CPU about 2x faster where the CPU has native bf16; may
             flip a near-tie, so exact fp32 is the default).
 
     Raises:
@@ -198,7 +198,8 @@ def patch_map_array(
     from rasterio.transform import Affine, array_bounds
     from rasterio.warp import transform_bounds
 
-    from lulc_core.classify import _forward, eval_transform
+    from lulc_core.classify import eval_transform
+    from lulc_core.inference import forward
 
     t0 = time.perf_counter()
     module, card = model
@@ -229,7 +230,7 @@ def patch_map_array(
         chunk = windows[start : start + batch_size]
         batch = torch.stack([transform_rgb(_window(rgb, nodata, i * stride, j * stride, patch))
                              for i, j in chunk])
-        probs = _forward(module, batch, bf16).numpy()
+        probs = forward(module, batch, bf16=bf16).softmax(1).numpy()
         for (i, j), p in zip(chunk, probs, strict=True):
             total[:, i : i + per_patch, j : j + per_patch] += p[:, None, None]
             count[i : i + per_patch, j : j + per_patch] += 1
@@ -305,7 +306,7 @@ def patch_map_area(model, scene_folder: Path, aoi: AOI, stride: int = 64,
                    max_km2: float = PATCH_KM2_LIMIT) -> PatchMap:
     """:func:`patch_map` of a drawn area for the dashboard (refused above ``max_km2``), in
     bf16 where the CPU supports it natively: people wait for this one."""
-    from lulc_core.train import bf16_supported
+    from lulc_core.inference import bf16_supported
 
     return patch_map(model, scene_folder, aoi, stride, max_km2=max_km2,
                      bf16=bf16_supported(torch.device("cpu")))

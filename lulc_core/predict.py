@@ -107,9 +107,8 @@ def predict_array(
     Returns:
         (uint8 (H, W) class index with 255 for no data, float32 (H, W) confidence or None).
     """
-    from lulc_core.train import autocast
+    from lulc_core.inference import forward
 
-    device = next(module.parameters()).device
     x, nodata = normalise(card, reflectance)
     c, h, w = x.shape
     th, tw = min(tile, _ceil32(h)), min(tile, _ceil32(w))
@@ -135,10 +134,7 @@ def predict_array(
         for i in range(0, len(windows), batch_size):
             chunk = windows[i : i + batch_size]
             batch = torch.from_numpy(np.stack([x[:, y : y + th, xx : xx + tw] for y, xx in chunk]))
-            batch = batch.to(device, next(module.parameters()).dtype).contiguous(
-                memory_format=torch.channels_last)
-            with autocast(device, bf16):
-                logits = module(batch).float().cpu()
+            logits = forward(module, batch, bf16=bf16)
             for (y, xx), lg in zip(chunk, logits):
                 (y0, y1), (x0, x1) = only_y[y], only_x[xx]
                 top, cls = lg[:, y0 - y : y1 - y, x0 - xx : x1 - xx].max(dim=0)

@@ -9,7 +9,8 @@ EuroSAT, which together keep the held-out loss falling with the training loss.
 
 Validation is carved from the store's training patches (whole spatial blocks for a spatial
 store, :func:`lulc_core.data.patches.carve_validation`); the store's test patches are scored
-once, after training, with the weights of the best validation epoch.
+once, after training, with the weights of the best validation epoch. Training runs the
+engine's :func:`lulc_core.engine.fit`, as the classifier recipe (:mod:`lulc_core.train`) does.
 """
 
 from __future__ import annotations
@@ -25,14 +26,12 @@ from pydantic import Field
 from torch import nn
 
 from lulc_core.artifacts import CROSS_CITY_FILE
+from lulc_core.augment import PhotometricConfig, haze_weights, photometric
 from lulc_core.config import StrictModel, artifacts_dir, patches_dir
-from lulc_core.render import true_colour
+from lulc_core.engine import PROTOCOL, Batch, fit, init_provenance, shuffled_batches
 from lulc_core.errors import InvalidDataError, ModelMismatchError
-from lulc_core.train import (
-    PROTOCOL, Batch, PhotometricConfig, autocast, bf16_supported, fit, haze_weights,
-    init_provenance, photometric, pick_device,
-)
-
+from lulc_core.inference import bf16_supported, forward, pick_device
+from lulc_core.render import true_colour
 
 
 class SegmenterTrainConfig(StrictModel):
@@ -100,28 +99,16 @@ def _train_val_indices(ds, val_fraction: float, seed: int) -> tuple[np.ndarray, 
     return ds.indices[~is_val], ds.indices[is_val], meta["split_method"]
 
 
-def predict_logits(model: nn.Module, x: torch.Tensor, device: torch.device, bf16: bool,
-                   batch_size: int = 128) -> torch.Tensor:
-    """Float32 logits (N, K, H, W) for normalised patches (N, C, H, W), batched, on CPU."""
-    out = []
-    with torch.inference_mode():
-        for i in range(0, len(x), batch_size):
-            xb = x[i : i + batch_size].to(device).contiguous(memory_format=torch.channels_last)
-            with autocast(device, bf16):
-                out.append(model(xb).float().cpu())
-    return torch.cat(out)
-
-
-def score(model: nn.Module, x: torch.Tensor, y: torch.Tensor, num_classes: int,
-          device: torch.device, bf16: bool, loss_fn=None):
-    """(mean loss, MetricsReport) of a model on patches."""
+def score(model: nn.Module, x: torch.Tensor, y: torch.Tensor, num_classes: int, bf16: bool,
+          loss_fn=None):
+    """(mean loss, MetricsReport) of a model (on its device) on normalised patches on the CPU."""
     from lulc_core.classes import urban_atlas_legend
     from lulc_core.metrics import ConfusionAccumulator
 
     acc = ConfusionAccumulator(num_classes)
     losses = []
     for i in range(0, len(x), 256):
-        logits = predict_logits(model, x[i : i + 256], device, bf16)
+        logits = forward(model, x[i : i + 256], bf16=bf16, batch_size=128)
         if loss_fn is not None:
             losses.append(float(loss_fn(logits, y[i : i + 256])) * len(logits))
         acc.update(logits.argmax(1), y[i : i + 256])
@@ -150,6 +137,7 @@ def train_segmenter(config: SegmenterTrainConfig, progress: bool = True, resume:
     from lulc_core.classes import urban_atlas_legend
     from lulc_core.config import safe_name
     from lulc_core.data.patches import PatchDataset
+    from lulc_core.metrics import confusion_csv
     from lulc_core.models import build_segmenter, load_model
     from lulc_core.runs import city_model_name, open_run
 
@@ -200,12 +188,6 @@ def train_segmenter(config: SegmenterTrainConfig, progress: bool = True, resume:
     haze = haze_weights(list(ds.stats["bands"])).to(device) if config.photometric else None
     colour_gen = torch.Generator(device=device).manual_seed(config.seed)
 
-    def batches(epoch: int):
-        order = torch.randperm(len(train_x), generator=torch.Generator().manual_seed(config.seed * 1000 + epoch))
-        for i in range(0, len(order), config.batch_size):
-            idx = order[i : i + config.batch_size]
-            yield {"image": train_x[idx], "mask": train_y[idx]}
-
     def prepare(batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
         pairs = [augment(tv_tensors.Image(img), tv_tensors.Mask(m))
                  for img, m in zip(batch["image"], batch["mask"])]
@@ -216,8 +198,12 @@ def train_segmenter(config: SegmenterTrainConfig, progress: bool = True, resume:
                 torch.stack([p[1] for p in pairs]).to(device))
 
     def evaluate(m: nn.Module) -> dict[str, float]:
-        loss, report = score(m, val_x, val_y, num_classes, device, bf16, eval_loss)
+        loss, report = score(m, val_x, val_y, num_classes, bf16, eval_loss)
         return {"loss": loss, "miou": report.miou, "accuracy": report.accuracy}
+
+    def batches(epoch: int):
+        return shuffled_batches({"image": train_x, "mask": train_y}, config.batch_size,
+                                config.seed * 1000 + epoch)
 
     result = fit(model, batches, evaluate, epochs=config.epochs, optimizer=optimizer,
                  scheduler=scheduler, loss_fn=loss_fn, prepare=prepare, run_dir=run_dir,
@@ -226,10 +212,10 @@ def train_segmenter(config: SegmenterTrainConfig, progress: bool = True, resume:
     model.load_state_dict(result.best_state)
     model.eval()
     # The one and only look at the test split.
-    test_loss, report = score(model, test_x, test_y, num_classes, device, bf16, eval_loss)
+    test_loss, report = score(model, test_x, test_y, num_classes, bf16, eval_loss)
     best = result.history[result.best_epoch - 1]
-    train_loss, train_report = score(model, train_x[:2000], train_y[:2000], num_classes, device, bf16, eval_loss)
-    gallery = _gallery(model, test_x, test_y, ds.stats, device, bf16)
+    train_loss, train_report = score(model, train_x[:2000], train_y[:2000], num_classes, bf16, eval_loss)
+    gallery = _gallery(model, test_x, test_y, ds.stats, bf16)
     summary = ds.summary
     card = ModelCard(
         name=name, task="segmentation", architecture="unet", encoder=config.encoder,
@@ -254,25 +240,20 @@ def train_segmenter(config: SegmenterTrainConfig, progress: bool = True, resume:
         training_seconds=round(result.seconds, 1),
         device=f"{device.type}: {torch.cuda.get_device_name(device) if device.type == 'cuda' else platform.processor() or 'cpu'}",
     )
-    names = [c.name for c in legend]
-    import pandas as pd
-
-    confusion = io.StringIO()
-    pd.DataFrame(report.confusion, index=names, columns=names).to_csv(confusion, index_label="truth\\prediction")
     buf = io.BytesIO()
     np.savez_compressed(buf, **gallery)
     return save_model(model_dir(name), result.best_state, card, extra_files={
         "history.csv": (run_dir / "history.csv").read_text(),
-        "confusion.csv": confusion.getvalue(),
+        "confusion.csv": confusion_csv(report.confusion, [c.name for c in legend]),
         "per_class.csv": report.per_class.to_csv(float_format="%.6f"),
         "gallery.npz": buf.getvalue(),
     })
 
 
-def _gallery(model, x, y, stats, device, bf16, n: int = 8) -> dict[str, np.ndarray]:
+def _gallery(model, x, y, stats, bf16, n: int = 8) -> dict[str, np.ndarray]:
     """Input RGB (uint8, stretched), truth and prediction for ``n`` test patches."""
     idx = np.linspace(0, len(x) - 1, min(n, len(x))).astype(int)
-    pred = predict_logits(model, x[idx], device, bf16).argmax(1).numpy().astype(np.uint8)
+    pred = forward(model, x[idx], bf16=bf16, batch_size=128).argmax(1).numpy().astype(np.uint8)
     mean = np.asarray(stats["mean"], np.float32)[None, :, None, None]
     std = np.asarray(stats["std"], np.float32)[None, :, None, None]
     refl = x[idx].numpy() * std + mean
@@ -294,7 +275,7 @@ def evaluate_segmenter(model_name: str, city: str | None = None, device: str = "
     model.to(dev)
     x, y, _ = _load_split(patches_dir() / safe_name(city or card.city or "", "city"), "test",
                           stats=card.normalization)
-    _, report = score(model, x, y, card.num_classes, dev, bf16_supported(dev))
+    _, report = score(model, x, y, card.num_classes, bf16_supported(dev))
     return report
 
 

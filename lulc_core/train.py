@@ -1,373 +1,26 @@
-"""One fit loop for classifiers and segmenters, and the EuroSAT classifier recipe.
+"""The EuroSAT classifier recipe: data, augmentation, optimiser and schedule, model card.
 
-:func:`fit` runs epochs of SGD on batches given as sample dicts, evaluates on the VALIDATION
-split after each epoch, keeps the best weights by a monitored validation metric, optionally
-stops early, and checkpoints every
-finished epoch to ``<run_dir>/last.pt`` so a killed process (even SIGKILL) resumes from the
-last finished epoch. Checkpoints hold only tensors, numbers and strings and are read back with
-``torch.load(weights_only=True)``: nothing is unpickled. The test split never takes part in
-fitting: the recipes score it once, with the chosen weights, after :func:`fit` returns.
-Whether a run folder may be resumed or replaced is decided by :mod:`lulc_core.runs`.
-
-Speed: bf16 autocast + channels_last where the CPU (or GPU) supports bf16, in-memory uint8 data
-augmented on the device, and the fused SGD kernel. Every batch is one :func:`train_step`, which
-``bench/train_speed.py`` times against a plain fp32 loop (numbers in ``docs/classifier.md``).
+:func:`train_classifier` runs the engine's :func:`~lulc_core.engine.fit` on EuroSAT held in
+memory as uint8 and augmented on the device (crop + flips, photometric changes), with nesterov
+SGD and a warm-up + cosine schedule; the test split is scored once, after fitting.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import math
-import os
-import time
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 import torch
 from pydantic import Field
 from torch import nn
 
+from lulc_core.augment import PhotometricConfig, haze_weights, photometric
 from lulc_core.config import StrictModel
-from lulc_core.errors import InvalidDataError, ModelMismatchError
-from lulc_core.files import atomic_write_bytes, atomic_write_json
-
-Batch = dict[str, torch.Tensor]
-
-
-# --------------------------------------------------------------------------- device helpers
-
-
-def pick_device(name: str = "auto") -> torch.device:
-    """``auto`` -> cuda when available, else cpu; ``cpu``, ``cuda`` or ``cuda:N`` as given.
-
-    Raises:
-        InvalidDataError: an unknown device, or CUDA asked for where there is none.
-    """
-    if name == "auto":
-        name = "cuda" if torch.cuda.is_available() else "cpu"
-    try:
-        device = torch.device(name)
-    except RuntimeError:
-        raise InvalidDataError(f"unknown device {name!r}: use auto, cpu or cuda") from None
-    if device.type not in ("cpu", "cuda"):
-        raise InvalidDataError(f"unsupported device {name!r}: use auto, cpu or cuda")
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise InvalidDataError("CUDA is not available on this machine: use --device cpu or auto")
-    return device
-
-
-def bf16_supported(device: torch.device) -> bool:
-    """Whether bf16 autocast pays off here (CUDA with bf16, or a CPU with AVX512-BF16/AMX)."""
-    if device.type == "cuda":
-        return torch.cuda.is_bf16_supported()
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
-    return "avx512_bf16" in flags or "amx_bf16" in flags
-
-
-def autocast(device: torch.device, enabled: bool):
-    """bf16 autocast context for the device (a no-op when disabled)."""
-    return torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=enabled)
-
-
-# --------------------------------------------------------------------------- progress
-
-
-class Progress:
-    """Writes ``$LULC_PROGRESS_FILE`` (JSON) for the dashboard's job watcher, at most every 2 s."""
-
-    def __init__(self, epochs: int) -> None:
-        self.path = os.environ.get("LULC_PROGRESS_FILE")
-        self.epochs = epochs
-        self.last = 0.0
-        self.t0 = time.monotonic()
-
-    def update(self, force: bool = False, **state: Any) -> None:
-        now = time.monotonic()
-        if not self.path or (not force and now - self.last < 2.0):
-            return
-        self.last = now
-        atomic_write_json(Path(self.path), {"epochs": self.epochs, "elapsed_seconds": now - self.t0, **state})
-
-
-# --------------------------------------------------------------------------- fit
-
-
-@dataclass
-class FitResult:
-    """What :func:`fit` did: per-epoch history, best epoch and metric, seconds spent."""
-
-    history: list[dict[str, float]]
-    best_epoch: int
-    best_metric: float
-    seconds: float
-    best_state: dict[str, torch.Tensor] = field(repr=False)
-    stopped_early: bool = False
-
-
-def _save_checkpoint(path: Path, state: dict[str, Any]) -> None:
-    buffer = io.BytesIO()
-    torch.save(state, buffer)
-    atomic_write_bytes(path, buffer.getvalue())
-
-
-def _cpu_state(model: nn.Module) -> dict[str, torch.Tensor]:
-    return {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
-
-
-def write_history_csv(path: Path, history: list[dict[str, float]]) -> str:
-    """History rows as CSV text (also returned, for model folders)."""
-    out = io.StringIO()
-    if history:
-        writer = csv.DictWriter(out, fieldnames=list(history[0]))
-        writer.writeheader()
-        writer.writerows(history)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_bytes(path, out.getvalue().encode())
-    return out.getvalue()
-
-
-def train_step(
-    model: nn.Module,
-    x: torch.Tensor,
-    y: torch.Tensor,
-    optimizer: torch.optim.Optimizer,
-    loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
-    device: torch.device,
-    bf16: bool,
-) -> torch.Tensor:
-    """One SGD step, the one :func:`fit` takes for every batch (and ``bench/train_speed.py`` times).
-
-    The forward pass runs under bf16 autocast when ``bf16`` (float32 master weights, cast per
-    step); the loss is computed on float32 logits.
-
-    Args:
-        model: network in train mode, on ``device``.
-        x: inputs on ``device`` (channels_last for conv nets).
-        y: targets on ``device``.
-        optimizer: updated once.
-        loss_fn: ``(logits float32, targets) -> loss``.
-        device: torch device (selects the autocast backend).
-        bf16: use bf16 autocast.
-
-    Returns:
-        The loss, detached (0-d float32 tensor).
-    """
-    with autocast(device, bf16):
-        logits = model(x)
-    loss = loss_fn(logits.float(), y)
-    optimizer.zero_grad(set_to_none=True)
-    loss.backward()
-    optimizer.step()
-    return loss.detach()
-
-
-def fit(
-    model: nn.Module,
-    train_batches: Callable[[int], Iterable[Batch]],
-    evaluate: Callable[[nn.Module], dict[str, float]],
-    *,
-    epochs: int,
-    optimizer: torch.optim.Optimizer,
-    scheduler: torch.optim.lr_scheduler.LRScheduler | None,
-    loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
-    prepare: Callable[[Batch], tuple[torch.Tensor, torch.Tensor]],
-    run_dir: Path,
-    monitor: str,
-    device: torch.device,
-    bf16: bool,
-    patience: int | None = None,
-    resume: bool = True,
-    steps_per_epoch: int | None = None,
-    progress: bool = True,
-) -> FitResult:
-    """Train with per-epoch validation, best-checkpoint keeping, early stopping and resume.
-
-    Args:
-        model: network already on ``device`` (channels_last is applied here).
-        train_batches: ``epoch -> iterable of sample dicts`` (reshuffled per epoch, seeded).
-        evaluate: ``model -> {"loss": ..., monitor: ...}`` on the validation split (model in
-            eval); history columns are ``val_<key>``. Never pass the test split here.
-        epochs: total epochs (a resumed run continues to this number).
-        optimizer, scheduler: the scheduler is stepped once per batch.
-        loss_fn: ``(logits float32, targets) -> loss``.
-        prepare: ``batch -> (inputs on device, targets on device)``, with training augmentation.
-        run_dir: where ``last.pt``, ``best.pt`` and ``history.csv`` live.
-        monitor: metric name from ``evaluate`` to maximise (``accuracy``, ``miou``).
-        device: torch device.
-        bf16: use bf16 autocast.
-        patience: stop after this many epochs without improvement (None: never).
-        resume: continue from ``run_dir/last.pt`` if it exists.
-        steps_per_epoch: batches per epoch, for the progress bar and ETA.
-        progress: show a tqdm bar.
-
-    Returns:
-        A :class:`FitResult` whose ``best_state`` holds the best weights (on CPU).
-
-    Raises:
-        ModelMismatchError: ``run_dir/last.pt`` belongs to another network or optimizer.
-    """
-    from tqdm import tqdm
-
-    run_dir.mkdir(parents=True, exist_ok=True)
-    model.to(memory_format=torch.channels_last)
-    last_path, best_path = run_dir / "last.pt", run_dir / "best.pt"
-    history: list[dict[str, float]] = []
-    start, best_metric, best_epoch, stale = 0, -math.inf, -1, 0
-    if resume and last_path.is_file():
-        ckpt = torch.load(last_path, map_location=device, weights_only=True)
-        try:
-            model.load_state_dict(ckpt["model"])
-            optimizer.load_state_dict(ckpt["optimizer"])
-        except (RuntimeError, ValueError, KeyError):
-            raise ModelMismatchError(
-                f"{last_path} is a checkpoint of another model or recipe: pass --overwrite to "
-                "start over, or another --name"
-            ) from None
-        if scheduler is not None and "scheduler" in ckpt:
-            scheduler.load_state_dict(ckpt["scheduler"])
-        history = json.loads(ckpt["history"])
-        start, best_metric, best_epoch, stale = (
-            int(ckpt["epoch"]), float(ckpt["best_metric"]), int(ckpt["best_epoch"]), int(ckpt["stale"])
-        )
-    tracker = Progress(epochs)
-    t0 = time.perf_counter() - (history[-1]["seconds"] if history else 0.0)
-    stopped = False
-    for epoch in range(start, epochs):
-        model.train()
-        total, count = 0.0, 0
-        bar = tqdm(train_batches(epoch), total=steps_per_epoch, disable=not progress,
-                   desc=f"epoch {epoch + 1}/{epochs}", unit="batch", leave=False)
-        epoch_t0 = time.perf_counter()
-        for i, batch in enumerate(bar):
-            x, y = prepare(batch)
-            loss = train_step(model, x, y, optimizer, loss_fn, device, bf16)
-            if scheduler is not None:
-                scheduler.step()
-            total += float(loss) * len(y)
-            count += len(y)
-            bar.set_postfix(loss=f"{total / count:.4f}")
-            if steps_per_epoch:
-                per_batch = (time.perf_counter() - epoch_t0) / (i + 1)
-                remaining = (steps_per_epoch - i - 1) + steps_per_epoch * (epochs - epoch - 1)
-                tracker.update(status="training", epoch=epoch + 1, batch=i + 1,
-                               batches=steps_per_epoch, loss=total / count,
-                               eta_seconds=per_batch * remaining, message=f"epoch {epoch + 1}")
-        model.eval()
-        scores = evaluate(model)
-        row = {"epoch": epoch + 1, "train_loss": total / max(count, 1),
-               **{f"val_{k}": float(v) for k, v in scores.items()},
-               "lr": float(optimizer.param_groups[0]["lr"]),
-               "seconds": time.perf_counter() - t0}
-        history.append(row)
-        improved = scores[monitor] > best_metric
-        if improved:
-            best_metric, best_epoch, stale = float(scores[monitor]), epoch + 1, 0
-            _save_checkpoint(best_path, {"model": _cpu_state(model)})
-        else:
-            stale += 1
-        stopped = patience is not None and stale >= patience
-        _save_checkpoint(last_path, {
-            "model": _cpu_state(model), "optimizer": optimizer.state_dict(),
-            **({"scheduler": scheduler.state_dict()} if scheduler is not None else {}),
-            "epoch": epoch + 1 if not stopped else epochs, "history": json.dumps(history),
-            "best_metric": best_metric, "best_epoch": best_epoch, "stale": stale,
-        })
-        write_history_csv(run_dir / "history.csv", history)
-        if progress:
-            shown = ", ".join(f"{k}={v:.4f}" for k, v in row.items() if k not in ("epoch", "seconds"))
-            tqdm.write(f"epoch {epoch + 1}/{epochs}: {shown} ({row['seconds']:.0f} s)")
-        tracker.update(force=True, status="training", epoch=epoch + 1, batch=0, batches=steps_per_epoch,
-                       loss=row["train_loss"], eta_seconds=row["seconds"] / (epoch + 1 - start or 1)
-                       * (epochs - epoch - 1), message=f"{monitor} {scores[monitor]:.4f}")
-        if stopped:
-            break
-    best_state = torch.load(best_path, map_location="cpu", weights_only=True)["model"]
-    return FitResult(history, best_epoch, best_metric, time.perf_counter() - t0, best_state, stopped)
-
-
-# --------------------------------------------------------------------------- photometric augmentation
-
-# Haze per band relative to blue: medians of L1C - L2A reflectance over the real Versailles
-# scenes (3 dates, 2019-07; shared/data/real_s2): blue +0.052..0.059, green +0.022..0.028,
-# red +0.012..0.017 (path radiance falls steeply with wavelength).
-RELATIVE_HAZE = {"B02": 1.0, "B03": 0.42, "B04": 0.25}
-
-
-class PhotometricConfig(StrictModel):
-    """Strengths of the photometric training augmentation (0 switches one operation off).
-
-    Every sample draws its own values, uniformly: brightness factor ``1 +- brightness``, contrast
-    factor ``1 +- contrast`` around the sample's mean, gamma ``exp(+- gamma)``, per-band gain
-    ``1 +- band_gain`` and a haze offset ``U(0, haze) * RELATIVE_HAZE[band]`` (path radiance:
-    a top-of-atmosphere L1C image is roughly the L2A surface reflectance plus this; the default
-    covers the +0.055 blue offset measured on real scenes). Values are in the model's input
-    units before normalisation: uint8 / 255 for EuroSAT, surface reflectance for segmenters.
-    """
-
-    brightness: float = Field(0.1, ge=0, lt=1, description="max relative brightness change")
-    contrast: float = Field(0.1, ge=0, lt=1, description="max relative contrast change")
-    gamma: float = Field(0.1, ge=0, le=1, description="max |log gamma|")
-    band_gain: float = Field(0.05, ge=0, lt=1, description="max relative per-band gain change")
-    haze: float = Field(0.06, ge=0, le=0.5, description="max additive blue offset")
-
-
-def haze_weights(bands: list[str]) -> torch.Tensor:
-    """Relative haze per band (:data:`RELATIVE_HAZE`, blue = 1) as a (C,) tensor.
-
-    Raises:
-        InvalidDataError: a band without a measured haze ratio.
-    """
-    unknown = [b for b in bands if b not in RELATIVE_HAZE]
-    if unknown:
-        raise InvalidDataError(f"no haze ratio known for band(s) {unknown}: use bands of "
-                               f"{sorted(RELATIVE_HAZE)} or --no-photometric")
-    return torch.tensor([RELATIVE_HAZE[b] for b in bands])
-
-
-def photometric(x: torch.Tensor, config: PhotometricConfig, haze_per_band: torch.Tensor,
-                generator: torch.Generator | None = None) -> torch.Tensor:
-    """Random brightness, contrast, gamma, per-band gain and haze per sample, in bulk.
-
-    Args:
-        x: float (N, C, H, W) batch in [0, 1] (not normalised), on any device.
-        config: strengths.
-        haze_per_band: (C,) relative haze per band (:func:`haze_weights`).
-        generator: seeds the draws (on ``x``'s device).
-
-    Returns:
-        float (N, C, H, W) in [0, 1].
-    """
-    n, c = x.shape[:2]
-
-    def draw(*shape: int) -> torch.Tensor:  # U(-1, 1)
-        return torch.rand(*shape, 1, 1, device=x.device, generator=generator) * 2 - 1
-
-    # Gamma first, on [0, 1], where it keeps black and white fixed; then the linear changes,
-    # haze last (it is added on the way up through the atmosphere). An operation whose
-    # strength is 0 is skipped, so it changes no value, not even by rounding.
-    x = x.clamp(0, 1)
-    if config.gamma:
-        x = x ** torch.exp(config.gamma * draw(n, 1))
-    if config.contrast:
-        mean = x.mean(dim=(1, 2, 3), keepdim=True)
-        x = (x - mean) * (1 + config.contrast * draw(n, 1)) + mean
-    if config.brightness:
-        x = x * (1 + config.brightness * draw(n, 1))
-    if config.band_gain:
-        x = x * (1 + config.band_gain * draw(n, c))
-    if config.haze:
-        x = x + (draw(n, 1) + 1) / 2 * config.haze * haze_per_band.to(x.device).view(1, c, 1, 1)
-    return x.clamp(0, 1)
-
-
-# --------------------------------------------------------------------------- classifier recipe
+from lulc_core.engine import PROTOCOL, Batch, fit, init_provenance, shuffled_batches
+from lulc_core.errors import ModelMismatchError
+from lulc_core.inference import bf16_supported, forward, pick_device
 
 
 class ClassifierTrainConfig(StrictModel):
@@ -504,15 +157,6 @@ def resize_batch(x: torch.Tensor, size: int) -> torch.Tensor:
                                            align_corners=False)
 
 
-def _batches(images: torch.Tensor, labels: torch.Tensor, batch_size: int, seed: int | None,
-             limit: int | None = None) -> Iterator[Batch]:
-    order = (torch.randperm(len(labels), generator=torch.Generator().manual_seed(seed))
-             if seed is not None else torch.arange(len(labels)))[:limit]
-    for i in range(0, len(order), batch_size):
-        idx = order[i : i + batch_size]
-        yield {"image": images[idx], "label": labels[idx]}
-
-
 def _limit_per_class(idx: list[int], labels: list[int], per_class: int, rng: torch.Generator
                      ) -> list[int]:
     """Smoke runs: at most ``per_class`` random indices of ``idx`` per class, sorted."""
@@ -546,7 +190,7 @@ def train_classifier(config: ClassifierTrainConfig, data_root: Path, progress: b
     from lulc_core.classes import EUROSAT_CLASSES
     from lulc_core.data.eurosat import fingerprint, load_uint8, scan_eurosat, train_val_test_split
     from lulc_core.heldout import TEST_PREDICTIONS_FILE, prediction_table, predictions_csv
-    from lulc_core.metrics import ConfusionAccumulator
+    from lulc_core.metrics import ConfusionAccumulator, confusion_csv
     from lulc_core.models import build_classifier
     from lulc_core.runs import open_run
 
@@ -600,15 +244,12 @@ def train_classifier(config: ClassifierTrainConfig, data_root: Path, progress: b
                           aug_gen, config.photometric, haze)
         return x, batch["label"]
 
+    def normalised(x_u8: torch.Tensor) -> torch.Tensor:
+        return (resize_batch(x_u8.float() / 255.0, config.input_size) - mean_v) / std_v
+
     def predict(model: nn.Module, x_u8: torch.Tensor) -> torch.Tensor:
-        out = []
-        with torch.inference_mode():
-            for i in range(0, len(x_u8), config.eval_batch_size):
-                x = resize_batch(x_u8[i : i + config.eval_batch_size].float() / 255.0, config.input_size)
-                x = ((x - mean_v) / std_v).contiguous(memory_format=torch.channels_last)
-                with autocast(device, bf16):
-                    out.append(model(x).float())
-        return torch.cat(out)
+        return forward(model, x_u8, bf16=bf16, batch_size=config.eval_batch_size,
+                       prepare=normalised, on_device=True)
 
     def evaluate(model: nn.Module) -> dict[str, float]:
         logits = predict(model, val_x)
@@ -616,8 +257,8 @@ def train_classifier(config: ClassifierTrainConfig, data_root: Path, progress: b
                 "accuracy": float((logits.argmax(1) == val_y).float().mean())}
 
     result = fit(
-        model, lambda epoch: _batches(train_x, train_y, config.batch_size, config.seed * 1000 + epoch,
-                                      config.epoch_images),
+        model, lambda epoch: shuffled_batches({"image": train_x, "label": train_y}, config.batch_size,
+                                              config.seed * 1000 + epoch, config.epoch_images),
         evaluate, epochs=config.epochs, optimizer=optimizer, scheduler=scheduler, loss_fn=loss_fn,
         prepare=prepare, run_dir=run_dir, monitor="accuracy", device=device, bf16=bf16,
         steps_per_epoch=steps, progress=progress,
@@ -651,22 +292,14 @@ def train_classifier(config: ClassifierTrainConfig, data_root: Path, progress: b
     )
     split = {"train": [files[i] for i in train_idx], "val": [files[i] for i in val_idx],
              "test": [files[i] for i in test_idx]}
-    confusion_csv = io.StringIO()
-    import pandas as pd
-
-    pd.DataFrame(report.confusion, index=list(EUROSAT_CLASSES), columns=list(EUROSAT_CLASSES)
-                 ).to_csv(confusion_csv, index_label="truth\\prediction")
     return save_model(folder, result.best_state, card, extra_files={
         "history.csv": (run_dir / "history.csv").read_text(),
         "split.json": json.dumps(split),
-        "confusion.csv": confusion_csv.getvalue(),
+        "confusion.csv": confusion_csv(report.confusion, EUROSAT_CLASSES),
         "per_class.csv": report.per_class.to_csv(float_format="%.6f"),
         TEST_PREDICTIONS_FILE: predictions_csv(prediction_table(
             split["test"], test_probs, test_y.cpu(), EUROSAT_CLASSES)),
     })
-
-
-PROTOCOL = "best epoch chosen on the validation split; test scored once with those weights"
 
 
 def _init_classifier(config: ClassifierTrainConfig):
@@ -683,11 +316,3 @@ def _init_classifier(config: ClassifierTrainConfig):
             f"--init-model {config.init_model} is a {card.task} model ({card.architecture}), "
             f"not a {config.model} classifier: pick a model of the same architecture")
     return model.float(), card
-
-
-def init_provenance(card) -> dict[str, Any]:
-    """Where a fine-tuned model's start weights came from, and how they had been chosen."""
-    legacy = not card.val_metrics
-    return {"model": card.name, "weights_sha256": card.weights_sha256, "created": card.created,
-            "protocol": ("legacy: the start weights' epoch had been chosen on the test split"
-                         if legacy else card.metrics.get("protocol", PROTOCOL))}

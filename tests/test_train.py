@@ -13,7 +13,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
 from conftest import write_fake_eurosat
 from lulc_cli import assert_one_line_error, run_lulc
@@ -22,10 +21,9 @@ import torch
 from lulc_core.data.eurosat import stratified_split, train_val_test_split
 from lulc_core.errors import ModelMismatchError
 from lulc_core.models import load_model
-from lulc_core.train import (
-    RELATIVE_HAZE, PhotometricConfig, augment_batch, fit, haze_weights, photometric,
-    random_resized_crop_flip, sgd_optimizer, train_step, warmup_cosine,
-)
+from lulc_core.augment import RELATIVE_HAZE, PhotometricConfig, haze_weights, photometric
+from lulc_core.engine import fit, train_step
+from lulc_core.train import augment_batch, random_resized_crop_flip, sgd_optimizer, warmup_cosine
 
 
 @pytest.fixture(scope="module")

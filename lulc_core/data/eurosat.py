@@ -48,21 +48,55 @@ class EuroSAT:
                 "label": self.labels[i]}
 
 
+def class_folders(root: Path) -> list[Path]:
+    """The class folders of a folder in EuroSAT layout (``<root>/<Class>/<image>``), sorted;
+    hidden folders and files at the top level are skipped.
+
+    Raises:
+        DataNotFoundError: the folder is missing.
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise DataNotFoundError(
+            f"no data folder at {root}: pass --data FOLDER holding <Class>/<image> (EuroSAT "
+            "layout), set LULC_EUROSAT_DIR, or run `lulc fetch eurosat`"
+        )
+    return sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
+def class_images(class_dir: Path) -> list[Path]:
+    """The images of one class folder, sorted.
+
+    Hidden files (.DS_Store) are ignored; anything else that is not an image is an error, so a
+    half-copied or mixed-up folder is noticed instead of silently shrinking a class.
+
+    Raises:
+        InvalidDataError: a non-image entry, or no images at all.
+    """
+    entries = sorted(p for p in class_dir.iterdir() if not p.name.startswith("."))
+    for entry in entries:
+        if not entry.is_file() or entry.suffix.lower() not in IMAGE_SUFFIXES:
+            raise InvalidDataError(
+                f"{entry} is not an image ({'/'.join(IMAGE_SUFFIXES)}): move it out of the "
+                "class folder"
+            )
+    if not entries:
+        raise InvalidDataError(
+            f"class folder {class_dir} is empty (no images): restore its images or remove it"
+        )
+    return entries
+
+
 def scan_eurosat(root: Path, classes: tuple[str, ...] = EUROSAT_CLASSES) -> tuple[list[str], list[int]]:
     """Relative image paths and labels of a EuroSAT-layout folder, sorted.
 
     Raises:
         DataNotFoundError: the folder is missing.
         InvalidDataError: unknown or missing class folders, an empty class folder, or a
-            non-image file in a class folder.
+            non-image entry in a class folder.
     """
     root = Path(root)
-    if not root.is_dir():
-        raise DataNotFoundError(
-            f"EuroSAT folder {root} does not exist: run 'lulc fetch eurosat' or set "
-            "LULC_EUROSAT_DIR / --data to a folder with <Class>/<image>.jpg"
-        )
-    found = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    found = [p.name for p in class_folders(root)]
     unknown = sorted(set(found) - set(classes))
     missing = sorted(set(classes) - set(found))
     if unknown or missing:
@@ -72,19 +106,8 @@ def scan_eurosat(root: Path, classes: tuple[str, ...] = EUROSAT_CLASSES) -> tupl
         )
     files, labels = [], []
     for k, name in enumerate(classes):
-        # Hidden files (.DS_Store) are ignored; anything else that is not an image is an error,
-        # so a half-copied or mixed-up folder is noticed instead of silently shrinking a class.
-        entries = [p for p in (root / name).iterdir() if p.is_file() and not p.name.startswith(".")]
-        strays = sorted(p.name for p in entries if p.suffix.lower() not in IMAGE_SUFFIXES)
-        if strays:
-            raise InvalidDataError(
-                f"{root / name / strays[0]} is not an image ({'/'.join(IMAGE_SUFFIXES)}): move it "
-                "out of the class folder"
-            )
-        images = sorted(p.name for p in entries)
-        if not images:
-            raise InvalidDataError(f"class folder {root / name} holds no images: restore it")
-        files += [f"{name}/{f}" for f in images]
+        images = class_images(root / name)
+        files += [f"{name}/{p.name}" for p in images]
         labels += [k] * len(images)
     return files, labels
 
