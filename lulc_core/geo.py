@@ -1,8 +1,11 @@
-"""Areas of interest (AOIs) in WGS84, the built-in cities, and an AOI's window of a raster."""
+"""Areas of interest (AOIs) in WGS84, the built-in cities, an AOI's window of a raster, and the
+blending weight of overlapping windows."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+import numpy as np
 
 from lulc_core.errors import AOIError, UnknownNameError
 
@@ -123,3 +126,11 @@ def aoi_window(src, aoi: AOI | None):
             "pick an area inside it"
         )
     return win
+
+
+def raised_cosine(size: int) -> np.ndarray:
+    """float32 (size,) blending weight: ~0 at the window edges, 1 in the middle, never 0.
+
+    The outer product of two is the 2-D weight of overlapping windows (the network's tiles in
+    :mod:`lulc_core.predict`, the texture patches in :mod:`lulc_core.data.demo`)."""
+    return (np.sin(np.linspace(0, np.pi, size + 2)[1:-1]) ** 2 + 1e-3).astype(np.float32)

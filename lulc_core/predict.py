@@ -24,7 +24,7 @@ from lulc_core.artifacts import ModelCard
 from lulc_core.classes import NODATA_INDEX, hex_to_rgb
 from lulc_core.errors import AOIError, ModelMismatchError
 from lulc_core.files import atomic_write_text, cog_writer
-from lulc_core.geo import AOI, aoi_window
+from lulc_core.geo import AOI, aoi_window, raised_cosine
 
 PIXEL_KM2 = 1e-4  # one 10 m pixel
 MAX_SINGLE_WINDOW = 1536  # px; larger areas are split into blended windows (memory stays ~2 GB)
@@ -65,14 +65,6 @@ class AreaPrediction:
             with PredictionWriter(path, card, self.crs, self.transform, w, h, True) as writer:
                 writer.write((0, 0, h, w), self.prediction, self.confidence)
             return path.read_bytes()
-
-
-def raised_cosine(size: int) -> np.ndarray:
-    """float32 (size,) blending weight: ~0 at the window edges, 1 in the middle, never 0.
-
-    The outer product of two is the 2-D weight of overlapping windows (here the network's
-    tiles; in :mod:`lulc_core.data.demo` the texture patches)."""
-    return (np.sin(np.linspace(0, np.pi, size + 2)[1:-1]) ** 2 + 1e-3).astype(np.float32)
 
 
 def normalise(card: ModelCard, reflectance: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

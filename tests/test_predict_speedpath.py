@@ -11,7 +11,8 @@ from lulc_core.data.demo import build_demo_scene
 from lulc_core.data.sentinel2 import load_scene
 from lulc_core.geo import AOI
 from lulc_core.models import fuse_for_inference, load_model
-from lulc_core.predict import _window_starts, normalise, predict_array, raised_cosine
+from lulc_core.geo import raised_cosine
+from lulc_core.predict import _window_starts, normalise, predict_array
 
 # A part of the Paris demo scene (Paris style, EuroSAT textures when the shared data is there),
 # about 570 x 560 px: four 512 px windows with the default overlap.

@@ -32,7 +32,7 @@ from scipy import ndimage
 from lulc_core.classes import EUROSAT_CLASSES, code_to_index, urban_atlas_classes
 from lulc_core.config import eurosat_dir
 from lulc_core.data.scene import LABELS_RASTER, LABELS_VECTOR, MANIFEST, SceneManifest
-from lulc_core.geo import AOI
+from lulc_core.geo import AOI, raised_cosine
 
 PIXEL = 10.0  # metres, the 10 m grid of B02/B03/B04
 COARSE = 2  # the layout is drawn at 20 m and upsampled: land use has no 10 m detail anyway
@@ -298,7 +298,6 @@ def _procedural_pool(rng: np.random.Generator) -> dict[str, np.ndarray]:
 
 def _quilt(pool: np.ndarray, rows: int, cols: int, rng: np.random.Generator) -> np.ndarray:
     """A seamless float32 (rows, cols, 3) texture from random patches with feathered overlaps."""
-    from lulc_core.predict import raised_cosine  # the blending weight of predicted tiles
 
     win = np.outer(raised_cosine(64), raised_cosine(64))[:, :, None]
     ny, nx = rows // QUILT_STRIDE + 2, cols // QUILT_STRIDE + 2
