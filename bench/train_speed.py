@@ -23,6 +23,7 @@ import os
 import platform
 import statistics
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -37,6 +38,15 @@ from lulc_core.inference import bf16_supported
 from lulc_core.train import ClassifierTrainConfig, augment_batch, sgd_optimizer, warmup_cosine
 
 SIZE = 64
+
+
+def images_per_second(step: Callable[[], None], steps: int, bs: int) -> float:
+    """Images/s of ``steps`` calls of ``step`` (one batch of ``bs`` each) after one warm-up call."""
+    step()
+    t0 = time.perf_counter()
+    for _ in range(steps):
+        step()
+    return steps * bs / (time.perf_counter() - t0)
 
 
 def plain(files: list[str], labels: list[int], root: Path, steps: int, bs: int) -> float:
@@ -71,11 +81,7 @@ def plain(files: list[str], labels: list[int], root: Path, steps: int, bs: int) 
         loss.backward()
         opt.step()
 
-    step()  # warm-up
-    t0 = time.perf_counter()
-    for _ in range(steps):
-        step()
-    return steps * bs / (time.perf_counter() - t0)
+    return images_per_second(step, steps, bs)
 
 
 def project(images: torch.Tensor, labels: torch.Tensor, steps: int, bs: int, bf16: bool,
@@ -104,11 +110,7 @@ def project(images: torch.Tensor, labels: torch.Tensor, steps: int, bs: int, bf1
         train_step(model, x, labels[idx], optimizer, loss_fn, device, bf16)
         scheduler.step()
 
-    step()  # warm-up
-    t0 = time.perf_counter()
-    for _ in range(steps):
-        step()
-    return steps * bs / (time.perf_counter() - t0)
+    return images_per_second(step, steps, bs)
 
 
 def busy_cpu_seconds() -> tuple[float, float]:
