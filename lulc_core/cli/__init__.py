@@ -1,7 +1,8 @@
 """The ``lulc`` command line: a thin typer face over the library.
 
 Command groups are defined here once; each area registers its commands in its own module
-(``cli/classifier.py``, ``cli/scenes.py``, ``cli/demo.py``, ``cli/segmenter.py``). Every
+(``cli/classifier.py``, ``cli/demo.py``, ``cli/evaluate.py``, ``cli/jobs.py``,
+``cli/patchmap.py``, ``cli/scenes.py``, ``cli/segmenter.py``). Every
 error a user can cause (a :class:`~lulc_core.errors.LulcError`, an option value outside its
 bounds, a config that pydantic refuses, an unknown option or command) becomes one line on stderr
 and exit code 2; only bugs end in a traceback.

@@ -46,8 +46,8 @@ SYNTHETIC_NOTE = (
     "patches. Not a real Sentinel-2 acquisition or Urban Atlas product."
 )
 
-# Urban Atlas 2018 code -> EuroSAT class whose real patches texture it (documented in
-# docs/demo-data.md). Urban fabric looks like EuroSAT Residential; roads and railways like
+# Urban Atlas 2018 code -> EuroSAT class whose real patches texture it (this table is the
+# record; README.md "Data sources" describes the demo scenes). Urban fabric looks like EuroSAT Residential; roads and railways like
 # Highway; bare and sparsely vegetated land like HerbaceousVegetation; standing water SeaLake.
 UA_TO_EUROSAT: dict[int, str] = {
     11100: "Industrial", 11210: "Residential", 11220: "Residential", 11230: "Residential",
