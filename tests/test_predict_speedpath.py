@@ -12,7 +12,8 @@ from lulc_core.data.sentinel2 import load_scene
 from lulc_core.geo import AOI
 from lulc_core.models import fuse_for_inference, load_model
 from lulc_core.geo import raised_cosine
-from lulc_core.predict import _window_starts, normalise, predict_array
+from lulc_core.predict import normalise, predict_array
+from lulc_core.predict.window import _window_starts
 
 # A part of the Paris demo scene (Paris style, EuroSAT textures when the shared data is there),
 # about 570 x 560 px: four 512 px windows with the default overlap.
