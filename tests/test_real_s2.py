@@ -263,7 +263,7 @@ def test_stac_fetch_of_versailles_pixels(isolated_dirs: dict[str, Path], capsys,
         if band == "B02":
             scl_profile = {**profile, "dtype": "uint8", "width": dn.shape[1] // 2,
                            "height": dn.shape[0] // 2,
-                           "transform": profile["transform"] * rasterio.Affine.scale(2)}
+                           "transform": profile["transform"] @ rasterio.Affine.scale(2)}
             with rasterio.open(root / "SCL.tif", "w", **scl_profile) as dst:
                 dst.write(np.full((dn.shape[0] // 2, dn.shape[1] // 2), 4, np.uint8), 1)
     server, port = stac_server(root)
@@ -398,7 +398,7 @@ def _shifted_grid(folder: Path) -> Path:
     folder = _copy_sample(folder)
     path = _sample_band("B03", folder)
     with rasterio.open(path, "r+") as dst:
-        dst.transform = dst.transform * dst.transform.translation(1, 0)
+        dst.transform = dst.transform @ dst.transform.translation(1, 0)
     return folder
 
 
