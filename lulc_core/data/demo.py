@@ -151,13 +151,6 @@ def _voronoi_cells(rng: np.random.Generator, shape: tuple[int, int], spacing: fl
     return ids.reshape(shape).astype(np.int32)
 
 
-def _line_distance(yy: np.ndarray, xx: np.ndarray, p0: np.ndarray, p1: np.ndarray) -> np.ndarray:
-    """Distance (pixels) from every pixel to the segment p0-p1 (points as (y, x))."""
-    d = p1 - p0
-    t = np.clip(((yy - p0[0]) * d[0] + (xx - p0[1]) * d[1]) / float(d @ d), 0, 1)
-    return np.hypot(yy - (p0[0] + t * d[0]), xx - (p0[1] + t * d[1]))
-
-
 def make_layout(shape: tuple[int, int], style: CityStyle, rng: np.random.Generator) -> np.ndarray:
     """Procedural Urban Atlas land-use codes on a 20 m grid.
 
