@@ -220,7 +220,7 @@ if patch_problem:
     st.caption(patch_problem)
 if patches is not None:
     st.subheader(f"EuroSAT patches ({classifier})")
-    st.caption(f"{areas.patch_count(patches)} patches of 640 m x 640 m, each "
+    st.caption(f"{patches.mapped_cells} patches of 640 m x 640 m, each "
                "given one of the 10 EuroSAT land-cover classes by a classifier trained on real "
                "Sentinel-2 images, shown as the 'EuroSAT patches' layer on the map. EuroSAT was "
                f"made from Level-1C (top-of-atmosphere) tiles: this {patches.level} image is "

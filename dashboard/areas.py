@@ -12,10 +12,9 @@ from lulc_core.summary import AreaSummary, summarise
 if TYPE_CHECKING:
     from lulc_core.artifacts import ModelCard
     from lulc_core.data.scene import SceneManifest
-    from lulc_core.patch_map import PatchMap
     from lulc_core.predict import AreaPrediction
 
-__all__ = ["max_nodata_share", "patch_count", "picture", "report", "summarise"]
+__all__ = ["max_nodata_share", "picture", "report", "summarise"]
 
 
 def picture(area: AreaPrediction, layer: str) -> np.ndarray:
@@ -30,13 +29,6 @@ def picture(area: AreaPrediction, layer: str) -> np.ndarray:
     if layer == "prediction":
         return colorize(area.prediction)
     return confidence_image(area.confidence)
-
-
-def patch_count(patches: PatchMap) -> int:
-    """Patches of the area that were classified (not left out for missing data)."""
-    from lulc_core.classes import NODATA_INDEX
-
-    return int((patches.classes != NODATA_INDEX).sum())
 
 
 def max_nodata_share() -> float:

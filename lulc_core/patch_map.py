@@ -80,6 +80,11 @@ class PatchMap:
         """(rows, cols) of the grid."""
         return self.classes.shape
 
+    @property
+    def mapped_cells(self) -> int:
+        """Cells that were classified (not left out for missing data)."""
+        return int((self.classes != NODATA_INDEX).sum())
+
     def shares(self) -> dict[str, float]:
         """Share of the mapped cells (no data excluded) per class, every class listed."""
         valid = self.classes[self.classes != NODATA_INDEX]
