@@ -58,7 +58,7 @@ class JobSpec(StrictModel):
     task: Literal["classifier", "segmenter"]
     model: str = Field("efficientnet_lite0", description="classifier architecture")
     city: str | None = Field(None, description="segmenter: patch store to train on")
-    encoder: str = Field("efficientnet-b0", description="segmenter: U-Net encoder")
+    encoder: str = Field("tf_efficientnet_lite0", description="segmenter: U-Net encoder")
     weights: str | None = Field(None, description="initialisation (None: the config's default): "
                                 "classifier imagenet|none; segmenter "
                                 "none|imagenet|eurosat|lite0-imagenet")

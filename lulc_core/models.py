@@ -21,6 +21,7 @@ with a clear message offline.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from pathlib import Path
 
@@ -126,14 +127,16 @@ CLASSIFIERS: dict[str, Callable[[int, str], nn.Module]] = {
     "efficientnet_b0": _timm("efficientnet_b0"),
 }
 # U-Net encoder name (card) -> smp encoder name; both are timm backbones ("tu-" universal).
+# The default first: its "eurosat" start weights are the committed default classifier's, so
+# `lulc train segmenter` works offline on a fresh clone.
 ENCODERS: dict[str, str] = {
-    "efficientnet-b0": "tu-efficientnet_b0",
     "tf_efficientnet_lite0": "tu-tf_efficientnet_lite0",
+    "efficientnet-b0": "tu-efficientnet_b0",
 }
 # The classifier whose backbone initialises each encoder for "eurosat".
 EUROSAT_ENCODER_SOURCE: dict[str, str] = {
-    "efficientnet-b0": "efficientnet_b0",
     "tf_efficientnet_lite0": "efficientnet_lite0",
+    "efficientnet-b0": "efficientnet_b0",
 }
 
 
@@ -263,8 +266,19 @@ class _BatchNormLeafTracer(torch.fx.Tracer):
     the EfficientNet-B0 encoder's stayed unfolded that way."""
 
     def is_leaf_module(self, m: nn.Module, module_qualified_name: str) -> bool:
-        return isinstance(m, nn.modules.batchnorm._BatchNorm) or super().is_leaf_module(
-            m, module_qualified_name)
+        return (isinstance(m, nn.modules.batchnorm._BatchNorm) or type(m) in _foldable_convs()
+                or super().is_leaf_module(m, module_qualified_name))
+
+
+@functools.cache
+def _foldable_convs() -> tuple[type, ...]:
+    """Convolutions whose forward is ``conv2d(x, weight, bias)`` (after padding), so a following
+    BatchNorm folds into weight and bias: torch's, and timm's ``Conv2dSame`` (TensorFlow "same"
+    padding, in every stride-2 layer of the Lite0 encoder). Subclasses that rework their weight
+    in forward (weight standardisation) must not be folded, hence a list, not isinstance."""
+    from timm.layers import Conv2dSame
+
+    return (nn.Conv2d, Conv2dSame)
 
 
 def fuse_for_inference(model: nn.Module, bf16: bool = False) -> nn.Module:
@@ -296,7 +310,7 @@ def fuse_for_inference(model: nn.Module, bf16: bool = False) -> nn.Module:
         bn = modules.get(node.target) if node.op == "call_module" else None
         conv = node.args[0] if isinstance(bn, nn.modules.batchnorm._BatchNorm) else None
         if (isinstance(conv, torch.fx.Node) and conv.op == "call_module" and len(conv.users) == 1
-                and type(modules[conv.target]) is nn.Conv2d):
+                and type(modules[conv.target]) in _foldable_convs()):
             model.set_submodule(conv.target, fuse_conv_bn_eval(modules[conv.target], bn))
             # what a norm+act layer does after normalising (timm: dropout, activation) stays
             model.set_submodule(node.target, nn.Sequential(

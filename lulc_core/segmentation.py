@@ -39,7 +39,7 @@ class SegmenterTrainConfig(StrictModel):
 
     city: str = Field(description="patch store name, e.g. paris")
     name: str | None = Field(None, description="model folder name (default unet-<city>)")
-    encoder: str = Field("efficientnet-b0", description="efficientnet-b0 or tf_efficientnet_lite0")
+    encoder: str = Field("tf_efficientnet_lite0", description="tf_efficientnet_lite0 or efficientnet-b0")
     encoder_weights: str = Field("eurosat", description="none, imagenet, eurosat or lite0-imagenet")
     eurosat_model: str | None = Field(None, description="classifier folder/name for eurosat init")
     epochs: int = Field(15, ge=1, le=1000)
@@ -138,7 +138,10 @@ def train_segmenter(config: SegmenterTrainConfig, progress: bool = True, resume:
     from lulc_core.config import safe_name
     from lulc_core.data.patches import PatchDataset
     from lulc_core.metrics import confusion_csv
-    from lulc_core.models import build_segmenter, load_model
+    from lulc_core.artifacts import load_card
+    from lulc_core.models import (
+        EUROSAT_ENCODER_SOURCE, build_segmenter, load_model, resolve_model_folder,
+    )
     from lulc_core.runs import city_model_name, open_run
 
     name = config.name or city_model_name(config.city)
@@ -230,7 +233,10 @@ def train_segmenter(config: SegmenterTrainConfig, progress: bool = True, resume:
         data={"source": f"patch store {config.city} from scene {summary['scene']}",
               "synthetic": bool(summary["synthetic"]),
               "note": "trained on the SYNTHETIC offline demo scene" if summary["synthetic"] else "real data",
-              "patches": summary, **({"init": init_provenance(init[1])} if init else {})},
+              "patches": summary, **({"init": init_provenance(init[1])} if init else {}),
+              **({"encoder_init": init_provenance(load_card(resolve_model_folder(
+                  config.eurosat_model or EUROSAT_ENCODER_SOURCE[config.encoder])))}
+                 if init is None and config.encoder_weights == "eurosat" else {})},
         metrics={**report.summary(), "pixel_accuracy": report.accuracy, "test_loss": test_loss,
                  "train_loss_at_best": train_loss, "train_miou_at_best": train_report.miou,
                  "best_epoch": result.best_epoch, "stopped_early": result.stopped_early,

@@ -129,7 +129,7 @@ def test_spec_forbids_unknown_fields_and_builds_the_trainer_config() -> None:
         jobs.JobSpec(task="classifier", lr=0.1)
     spec = jobs.JobSpec(task="segmenter", city="paris", weights="eurosat", epochs=3)
     assert spec.train_config() == SegmenterTrainConfig(
-        city="paris", encoder="efficientnet-b0", encoder_weights="eurosat", name="unet-paris",
+        city="paris", encoder="tf_efficientnet_lite0", encoder_weights="eurosat", name="unet-paris",
         epochs=3)
     assert spec.argv(Path("config.json"))[1:] == ["-m", "lulc_core", "jobs", "run", "segmenter",
                                                   "config.json", "--overwrite"]

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 def train_segmenter(
     city: str = typer.Option(..., help="patch store to train on (lulc prepare --city ...)"),
     name: str = typer.Option(None, help="model folder name (default unet-<city>)"),
-    encoder: str = typer.Option("efficientnet-b0", help="efficientnet-b0 or tf_efficientnet_lite0"),
+    encoder: str = typer.Option("tf_efficientnet_lite0", help="tf_efficientnet_lite0 or efficientnet-b0"),
     encoder_weights: str = typer.Option("eurosat", help="none, imagenet, eurosat or lite0-imagenet"),
     eurosat_model: str = typer.Option(None, help="EuroSAT classifier folder for --encoder-weights eurosat"),
     epochs: int = typer.Option(15),
