@@ -86,7 +86,8 @@ def model_lines(card: ModelCard) -> list[str]:
               if isinstance(m.get(key), (int, float))]
     encoder = f" ({card.encoder}, initialised from {card.encoder_weights})" if card.encoder else ""
     data = card.data.get("source") or "not recorded"
-    patches = (f"{split['train']} training and {split['test']} test patches of "
+    val = f", {split['val']} validation" if split.get("val") else ""
+    patches = (f"{split['train']} training{val} and {split['test']} test patches of "
                f"{card.patch_size} px, {split.get('split_method', '')} split"
                if "train" in split and "test" in split else "")
     return [

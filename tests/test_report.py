@@ -75,7 +75,8 @@ def test_one_a4_page_with_panels_and_legend(paris_area, tmp_path: Path) -> None:
         assert any(max(abs(a - b) for a, b in zip(rgb, c)) <= 3 for c in printed), colour
     text = " ".join(" ".join(t.get_text() for t in fig.texts).split())  # wrapped lines joined
     assert "The model agrees with the official map" in text
-    assert "SYNTHETIC" in text and "pixel accuracy 68.8%" in text
+    assert "SYNTHETIC" in text and f"pixel accuracy {CARD.metrics['pixel_accuracy']:.1%}" in text
+    assert f"{CARD.split['val']} validation" in text
 
 
 def test_area_without_truth(paris_area, tmp_path: Path) -> None:
