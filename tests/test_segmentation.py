@@ -61,6 +61,32 @@ def test_training_writes_a_complete_model_folder(trained: dict[str, Path]) -> No
     assert "val_miou" in header and not any(c.startswith("test_") for c in header)
 
 
+def test_default_encoder_starts_from_the_eurosat_classifier_and_says_so(
+        trained: dict[str, Path]) -> None:
+    """The defaults (Lite0 encoder, ``eurosat`` start weights) need only the default classifier,
+    which a fresh clone has; the card names the exact weights the encoder started from."""
+    from lulc_core.artifacts import ClassInfo, ModelCard, load_card, model_dir, save_model
+    from lulc_core.classes import EUROSAT_CLASSES
+    from lulc_core.models import build_classifier
+
+    classes = [ClassInfo(index=i, name=c) for i, c in enumerate(EUROSAT_CLASSES)]
+    source = save_model(
+        model_dir("efficientnet_lite0"), build_classifier("efficientnet_lite0", 10, None).state_dict(),
+        ModelCard(name="efficientnet_lite0", task="classification", architecture="efficientnet_lite0",
+                  bands=["B04", "B03", "B02"], classes=classes, input_size=64,
+                  normalization={"mean": [0.5] * 3, "std": [0.2] * 3}))
+    card = train_segmenter(SegmenterTrainConfig(city="town", name="unet-town-eurosat", epochs=1,
+                                                batch_size=8, limit=16, patience=None, device="cpu"),
+                           progress=False)
+    assert card.encoder == "tf_efficientnet_lite0" and card.encoder_weights == "eurosat"
+    start = card.data["encoder_init"]
+    assert start["model"] == "efficientnet_lite0"
+    assert start["weights_sha256"] == source.weights_sha256 == load_card(
+        model_dir("efficientnet_lite0")).weights_sha256
+    assert start["protocol"].startswith("legacy")  # a card without validation scores says so
+    assert "init" not in card.data  # not a fine-tune of another segmenter
+
+
 def test_same_name_is_refused_without_resume_or_overwrite(trained: dict[str, Path]) -> None:
     config = SegmenterTrainConfig(city="town", encoder_weights="none", epochs=2, batch_size=8,
                                   limit=16, patience=None, device="cpu")
