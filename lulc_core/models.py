@@ -212,7 +212,7 @@ def build_segmenter(
         state = _lite0_package_state()
         load_by_position(backbone, state, skip_last=len(state) - _n_tensors(backbone))
     elif init == "eurosat":
-        source, card = load_model(str(eurosat_model or EUROSAT_ENCODER_SOURCE[encoder]))
+        source, card = load_model(eurosat_source(encoder, eurosat_model))
         if card.architecture != EUROSAT_ENCODER_SOURCE[encoder]:
             raise ModelMismatchError(
                 f"classifier {card.name!r} is a {card.architecture}, not the "
@@ -228,6 +228,12 @@ def build_segmenter(
                 "the classifier does not share this backbone"
             )
     return model
+
+
+def eurosat_source(encoder: str, eurosat_model: str | Path | None = None) -> str:
+    """The classifier (name or folder) whose backbone starts ``encoder`` with ``eurosat`` weights:
+    the one given, else the registry's for that encoder."""
+    return str(eurosat_model or EUROSAT_ENCODER_SOURCE[encoder])
 
 
 def _n_tensors(module: nn.Module) -> int:

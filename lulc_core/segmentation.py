@@ -139,9 +139,7 @@ def train_segmenter(config: SegmenterTrainConfig, progress: bool = True, resume:
     from lulc_core.data.patches import PatchDataset
     from lulc_core.metrics import confusion_csv
     from lulc_core.artifacts import load_card
-    from lulc_core.models import (
-        EUROSAT_ENCODER_SOURCE, build_segmenter, load_model, resolve_model_folder,
-    )
+    from lulc_core.models import build_segmenter, eurosat_source, load_model, resolve_model_folder
     from lulc_core.runs import city_model_name, open_run
 
     name = config.name or city_model_name(config.city)
@@ -235,7 +233,7 @@ def train_segmenter(config: SegmenterTrainConfig, progress: bool = True, resume:
               "note": "trained on the SYNTHETIC offline demo scene" if summary["synthetic"] else "real data",
               "patches": summary, **({"init": init_provenance(init[1])} if init else {}),
               **({"encoder_init": init_provenance(load_card(resolve_model_folder(
-                  config.eurosat_model or EUROSAT_ENCODER_SOURCE[config.encoder])))}
+                  eurosat_source(config.encoder, config.eurosat_model))))}
                  if init is None and config.encoder_weights == "eurosat" else {})},
         metrics={**report.summary(), "pixel_accuracy": report.accuracy, "test_loss": test_loss,
                  "train_loss_at_best": train_loss, "train_miou_at_best": train_report.miou,
